@@ -1,0 +1,12 @@
+/** Jest runs TypeScript ESM through ts-jest; the Python side is tested by pytest. */
+export default {
+  testEnvironment: "node",
+  extensionsToTreatAsEsm: [".ts"],
+  moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
+  transform: {
+    "^.+\\.ts$": ["ts-jest", { useESM: true, isolatedModules: true, diagnostics: false }],
+  },
+  testMatch: ["<rootDir>/tests/**/*.test.ts"],
+  testTimeout: 120000,
+  maxWorkers: 2,
+};
