@@ -1,0 +1,6 @@
+"""Puts python/ on sys.path so tests import the runtime and the pipelines as installed code would."""
+import os
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "python"))
