@@ -1,0 +1,61 @@
+import { readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { EXIT_CODES, type Command } from "./command.js";
+import { createCliContext, type CliContext } from "./context.js";
+import { KernelEvolveError } from "../core/errors.js";
+
+const commandsDirectory = join(dirname(fileURLToPath(import.meta.url)), "commands");
+
+/** Loads every subcommand module in cli/commands (one file per command). */
+export async function loadCommands(): Promise<Map<string, Command>> {
+  const commands = new Map<string, Command>();
+  for (const file of readdirSync(commandsDirectory).sort()) {
+    if (!file.endsWith(".ts") || file.endsWith(".test.ts")) continue;
+    const module = (await import(pathToFileURL(join(commandsDirectory, file)).href)) as { default?: Command };
+    if (module.default?.name) commands.set(module.default.name, module.default);
+  }
+  return commands;
+}
+
+function helpText(commands: Map<string, Command>): string {
+  const width = Math.max(...[...commands.keys()].map((name) => name.length), 8);
+  const lines = [...commands.values()].map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`);
+  return `kernelevolve: turn kernel specifications into verified, faster kernels\n\nUsage: kernelevolve <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nRun 'kernelevolve <command> --help' for a command's options.\n`;
+}
+
+/** Runs the CLI with argv (without node and script) and returns the exit code. */
+export async function main(argv: string[], context: CliContext = createCliContext()): Promise<number> {
+  const commands = await loadCommands();
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    context.stdout.write(helpText(commands));
+    return name ? EXIT_CODES.ok : EXIT_CODES.usage;
+  }
+  const command = commands.get(name);
+  if (!command) {
+    context.stderr.write(`kernelevolve: unknown command '${name}'. Available: ${[...commands.keys()].join(", ")}\n`);
+    return EXIT_CODES.usage;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    context.stdout.write(`${command.usage.trim()}\n`);
+    return EXIT_CODES.ok;
+  }
+  try {
+    return await command.run(rest, context);
+  } catch (error) {
+    if (error instanceof KernelEvolveError) {
+      context.stderr.write(`kernelevolve ${name}: ${error.message}\n`);
+      return error.fault === "user" ? EXIT_CODES.usage : error.fault === "platform" ? EXIT_CODES.platform : EXIT_CODES.system;
+    }
+    context.stderr.write(`kernelevolve ${name}: internal error: ${(error as Error).stack ?? String(error)}\n`);
+    return EXIT_CODES.system;
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (error) => { console.error(error); process.exitCode = EXIT_CODES.system; },
+  );
+}
