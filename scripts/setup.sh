@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian 12 + Node 20 machine lacks: npm packages and a Python virtual
+# environment (.venv) with torch, numpy, triton and pytest. Idempotent: a second run is quick.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# 1. npm packages (better-sqlite3 and hnswlib-node build from source: a few minutes the first time).
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  log "npm packages up to date"
+fi
+
+# 2. Python runtime environment.
+python_ok() { [ -x .venv/bin/python ] && .venv/bin/python -c "import torch, numpy, pytest" >/dev/null 2>&1; }
+if python_ok; then
+  log "python environment ready: $(.venv/bin/python -c 'import torch; print("torch", torch.__version__)')"
+  exit 0
+fi
+
+PYTHON=${KERNELEVOLVE_BOOTSTRAP_PYTHON:-python3}
+rm -rf .venv
+log "creating .venv with $PYTHON and installing torch, numpy, triton, pytest through pip"
+if "$PYTHON" -m venv .venv && .venv/bin/pip install --retries 0 --timeout 30 -q torch numpy triton pytest; then
+  python_ok && { log "python environment ready (pip)"; exit 0; }
+fi
+
+# Fallback: Debian's python3-torch (1.13) for Debian's own python3, in a venv that sees system packages.
+log "pip could not provide torch; falling back to Debian's python3-torch"
+rm -rf .venv
+if command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-torch python3-numpy python3-pytest python3-venv >/dev/null
+  /usr/bin/python3 -m venv --system-site-packages .venv
+  .venv/bin/pip install --retries 0 --timeout 30 -q triton >/dev/null 2>&1 || log "triton unavailable: the triton platform's tests will be skipped with a reason"
+fi
+python_ok || { log "could not set up a Python environment with torch"; exit 1; }
+log "python environment ready (Debian fallback)"
