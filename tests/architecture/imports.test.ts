@@ -1,0 +1,93 @@
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+// The layering of DESIGN.md: each folder may import only the folders listed for it.
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const allowed: Record<string, string[]> = {
+  core: [],
+  platforms: ["core"],
+  retrieval: ["core"],
+  tools: ["core", "platforms", "retrieval"],
+  agents: ["core", "platforms", "retrieval", "tools"],
+  graphs: ["core", "platforms", "retrieval", "tools", "agents"],
+  cli: ["core", "platforms", "retrieval", "tools", "agents", "graphs", "cli"],
+};
+
+function sourceFiles(directory: string): string[] {
+  let files: string[] = [];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(directory);
+  } catch {
+    return files;
+  }
+  for (const entry of entries) {
+    const path = join(directory, entry);
+    if (statSync(path).isDirectory()) files = files.concat(sourceFiles(path));
+    else if (path.endsWith(".ts")) files.push(path);
+  }
+  return files;
+}
+
+function relativeImports(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  const specifiers = new Set<string>();
+  for (const match of text.matchAll(/(?:import|export)\s[^'"]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)) {
+    const specifier = match[1] ?? match[2];
+    if (specifier.startsWith(".")) specifiers.add(specifier);
+  }
+  return [...specifiers].map((specifier) => resolve(dirname(file), specifier).replace(/\.js$/, ".ts"));
+}
+
+const layerOf = (path: string) => relative(root, path).split("/")[0];
+
+describe("architecture", () => {
+  const files = Object.keys(allowed).flatMap((layer) => sourceFiles(join(root, layer)));
+
+  test("the layers exist and hold code", () => {
+    expect(files.filter((file) => layerOf(file) === "core").length).toBeGreaterThan(3);
+    expect(files.filter((file) => layerOf(file) === "cli").length).toBeGreaterThan(2);
+  });
+
+  test("imports between top-level folders point only the way DESIGN.md says", () => {
+    const violations: string[] = [];
+    for (const file of files) {
+      const from = layerOf(file);
+      for (const target of relativeImports(file)) {
+        const to = layerOf(target);
+        if (to === from || !(to in allowed)) continue;
+        if (!allowed[from].includes(to)) violations.push(`${relative(root, file)} imports ${relative(root, target)} (${from} -> ${to})`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+
+  test("there are no import cycles between files", () => {
+    const graph = new Map(files.map((file) => [file, relativeImports(file).filter((target) => target.endsWith(".ts"))]));
+    const state = new Map<string, "visiting" | "done">();
+    const cycles: string[] = [];
+    const visit = (file: string, path: string[]) => {
+      if (state.get(file) === "done") return;
+      if (state.get(file) === "visiting") {
+        cycles.push([...path.slice(path.indexOf(file)), file].map((item) => relative(root, item)).join(" -> "));
+        return;
+      }
+      state.set(file, "visiting");
+      for (const target of graph.get(file) ?? []) if (graph.has(target)) visit(target, [...path, file]);
+      state.set(file, "done");
+    };
+    for (const file of files) visit(file, []);
+    expect(cycles).toEqual([]);
+  });
+
+  test("only the CLI reads process.env", () => {
+    // python-process.ts forwards PATH/HOME/locale to subprocesses (never configuration or keys).
+    const exempt = new Set(["platforms/python-process.ts"]);
+    const readers = files
+      .filter((file) => layerOf(file) !== "cli" && !exempt.has(relative(root, file)))
+      .filter((file) => /process\.env\b/.test(readFileSync(file, "utf8")))
+      .map((file) => relative(root, file));
+    expect(readers).toEqual([]);
+  });
+});
