@@ -64,7 +64,7 @@ export function isRetryable(error: unknown): boolean {
   const status = candidate?.status ?? (candidate?.cause as { status?: number } | undefined)?.status;
   if (typeof status === "number") return status === 408 || status === 409 || status === 429 || status >= 500;
   const text = `${candidate?.name ?? ""} ${candidate?.code ?? ""} ${candidate?.lc_error_code ?? ""} ${candidate?.message ?? ""}`;
-  return /timeout|timed out|ECONNRESET|ECONNREFUSED|EPIPE|socket hang up|rate limit|429|5\d\d|APIConnection/i.test(text);
+  return /timeout|timed out|connection error|ECONNRESET|ECONNREFUSED|EPIPE|socket hang up|rate limit|429|5\d\d|APIConnection|AbortError/i.test(text);
 }
 
 function statusOf(error: unknown): string {
