@@ -1,0 +1,114 @@
+"""Fourier-domain embedding: OTF amplitude relative to the ideal OTF and unwrapped OTF phase, on three kx-ky planes each."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .config import Microscope
+from .imaging import lateral_tukey, tukey
+from .psf import PsfGenerator
+from .unwrap import unwrap_phase
+from .zernike import NUM_MODES
+
+# kz bands of the reference sampling (64 axial voxels of 0.2 um): offsets [0, 5) and [5, 10) from the centre.
+BAND_EDGES_CYCLES_PER_UM = (5 / (64 * 0.2), 10 / (64 * 0.2))
+MASK_THRESHOLD = 8e-3
+AMPLITUDE_FLOOR = 0.01
+
+
+def otf(volumes: torch.Tensor) -> torch.Tensor:
+    """Centred 3D OTF, fftshift(fftn(ifftshift(x))), of volumes (..., z, y, x)."""
+    axes = (-3, -2, -1)
+    return torch.fft.fftshift(torch.fft.fftn(torch.fft.ifftshift(volumes, dim=axes), dim=axes), dim=axes)
+
+
+def normalised_amplitude(transfer: torch.Tensor) -> torch.Tensor:
+    """|OTF| divided by the mean of the non-DC voxels within 3 voxels of DC, clipped to [0, 1], small values zeroed."""
+    size = transfer.shape[-1]
+    centre = size // 2
+    axis = torch.arange(size, device=transfer.device) - centre
+    distance = torch.sqrt(axis[:, None, None] ** 2 + axis[None, :, None] ** 2 + axis[None, None, :] ** 2)
+    near = ((distance > 0) & (distance <= 3)).to(torch.float32)
+    amplitude = transfer.abs()
+    level = (amplitude * near).sum(dim=(-3, -2, -1), keepdim=True) / near.sum()
+    amplitude = (amplitude / level.clamp_min(1e-12)).clamp(0, 1)
+    return torch.where(amplitude < AMPLITUDE_FLOOR, torch.zeros_like(amplitude), amplitude)
+
+
+def band_offsets(microscope: Microscope) -> tuple[int, int]:
+    """kz offsets (in voxels) that end the first and second averaging bands for this axial sampling."""
+    dkz = 1 / (microscope.size * microscope.axial_voxel_um)
+    first = max(1, math.floor(BAND_EDGES_CYCLES_PER_UM[0] / dkz + 0.5))
+    second = min(microscope.size // 2, max(first + 1, math.floor(BAND_EDGES_CYCLES_PER_UM[1] / dkz + 0.5)))
+    return first, second
+
+
+def find_beads(volumes: torch.Tensor, threshold: float = 0.3, max_beads: int = 10) -> torch.Tensor:
+    """Delta volumes (B, z, y, x) with the value of each local maximum above `threshold` x the volume's max."""
+    pooled = torch.nn.functional.max_pool3d(volumes[:, None], kernel_size=(5, 7, 7), stride=1, padding=(2, 3, 3))[:, 0]
+    peak = volumes.amax(dim=(-3, -2, -1), keepdim=True)
+    candidates = torch.where((volumes == pooled) & (volumes > threshold * peak), volumes, torch.zeros_like(volumes))
+    flat = candidates.reshape(volumes.shape[0], -1)
+    values, indices = flat.topk(min(max_beads, flat.shape[1]), dim=1)
+    deltas = torch.zeros_like(flat)
+    deltas.scatter_(1, indices, values)
+    return deltas.reshape(volumes.shape)
+
+
+class FourierEmbedder:
+    """Turns preprocessed volumes into (B, 6, size, size) embeddings: 3 amplitude-ratio planes, then 3 phase planes."""
+
+    def __init__(self, microscope: Microscope, device: str | torch.device = "cpu", unwrap_iterations: int = 60):
+        self.microscope = microscope
+        self.device = torch.device(device)
+        self.unwrap_iterations = unwrap_iterations
+        size = microscope.size
+        self.window = (tukey(size)[:, None, None] * tukey(size)[None, :, None] * tukey(size)[None, None, :]).to(self.device)
+        ideal = PsfGenerator(microscope, self.device)(torch.zeros(1, NUM_MODES))
+        ideal = ideal / ideal.amax()
+        raw = otf(ideal)[0]
+        self.mask = raw.abs() / raw.abs().amax() > MASK_THRESHOLD
+        # The data path windows twice (lateral Tukey in preprocessing, then after bead removal): so does its ideal.
+        self.ideal_amplitude = {
+            "plain": normalised_amplitude(raw),
+            "windowed": normalised_amplitude(otf(self._window(ideal * lateral_tukey(size).to(self.device)))[0]),
+        }
+        self.bands = band_offsets(microscope)
+
+    def _window(self, volumes: torch.Tensor) -> torch.Tensor:
+        windowed = volumes * self.window
+        return windowed / windowed.amax(dim=(-3, -2, -1), keepdim=True).clamp_min(1e-12)
+
+    def remove_interference(self, volumes: torch.Tensor) -> torch.Tensor:
+        """Estimates one centred PSF per volume by Wiener-dividing out the bead positions, then windows it."""
+        axes = (-3, -2, -1)
+        deltas = find_beads(volumes)
+        spectrum = torch.fft.fftn(volumes, dim=axes)
+        beads = torch.fft.fftn(deltas, dim=axes)
+        power = beads.real**2 + beads.imag**2
+        regulariser = 1e-3 * power.amax(dim=axes, keepdim=True)
+        estimate = torch.fft.ifftn(spectrum * beads.conj() / (power + regulariser), dim=axes).real
+        return self._window(torch.fft.fftshift(estimate, dim=axes))
+
+    def __call__(self, volumes: torch.Tensor, remove_interference: bool = True) -> torch.Tensor:
+        """Embeds volumes (B, z, y, x) scaled to max 1; set remove_interference=False for a centred PSF."""
+        size = self.microscope.size
+        if volumes.ndim != 4 or tuple(volumes.shape[1:]) != (size, size, size):
+            raise ValueError(f"volumes must have shape (batch, {size}, {size}, {size}), got {tuple(volumes.shape)}")
+        volumes = volumes.to(self.device, torch.float32)
+        if remove_interference:
+            volumes = self.remove_interference(volumes)
+            ideal = self.ideal_amplitude["windowed"]
+        else:
+            ideal = self.ideal_amplitude["plain"]
+        transfer = otf(volumes)
+        mask = self.mask & (ideal >= AMPLITUDE_FLOOR)
+        ratio = torch.where(mask, normalised_amplitude(transfer) / ideal.clamp_min(AMPLITUDE_FLOOR), torch.zeros(()))
+        centre = size // 2
+        first, second = self.bands
+        slices = slice(centre, centre + second)
+        phase = unwrap_phase(torch.angle(transfer[:, slices]), mask[slices], iterations=self.unwrap_iterations)
+        amplitude_planes = [ratio[:, centre], ratio[:, centre:centre + first].mean(1), ratio[:, centre + first:centre + second].mean(1)]
+        phase_planes = [phase[:, 0], phase[:, :first].mean(1), phase[:, first:second].mean(1)]
+        return torch.stack(amplitude_planes + phase_planes, dim=1)
