@@ -1,0 +1,92 @@
+"""CLI: `python -m pipelines.exfm <command> --args-json '{...}'`; one JSON result line last on stdout, progress on stderr."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from typing import Callable, Dict
+
+from .config import ConfigError, DataConfig, FoundationConfig, VerticalConfig, from_dict
+
+
+def _generate_data(arguments: dict) -> dict:
+    from .data import generate_stream, write_dataset
+
+    output = arguments.pop("output", None)
+    if not output or not isinstance(output, str):
+        raise ConfigError("args.output: a folder for the dataset is required, e.g. {\"output\": \"work/data\"}")
+    config = from_dict(DataConfig, arguments)
+    batch, meta = generate_stream(config)
+    paths = write_dataset(output, batch, meta)
+    return {"ok": True, "command": "generate-data", "folder": output, **paths, "rows": batch.rows, "vocabulary": meta["vocabulary"], "click_rate": meta["click_rate"], "new_user_share": meta["new_user_share"], "config": asdict(config)}
+
+
+def _train_foundation(arguments: dict) -> dict:
+    from .foundation import train_foundation
+
+    return train_foundation(from_dict(FoundationConfig, arguments))
+
+
+def _train_vertical(arguments: dict) -> dict:
+    from .vertical import train_vertical
+
+    return train_vertical(from_dict(VerticalConfig, arguments))
+
+
+def _evaluate(arguments: dict) -> dict:
+    from .evaluate import EvaluateConfig, evaluate
+
+    return evaluate(from_dict(EvaluateConfig, arguments))
+
+
+def _profile(arguments: dict) -> dict:
+    from .profile import ProfileConfig, run_profile
+
+    return run_profile(from_dict(ProfileConfig, arguments))
+
+
+def _experiment(arguments: dict) -> dict:
+    from .experiment import ExperimentConfig, run_experiment
+
+    return run_experiment(from_dict(ExperimentConfig, arguments))
+
+
+COMMANDS: Dict[str, Callable[[dict], dict]] = {
+    "generate-data": _generate_data,
+    "train-foundation": _train_foundation,
+    "train-vertical": _train_vertical,
+    "evaluate": _evaluate,
+    "profile": _profile,
+    "experiment": _experiment,
+}
+
+
+def main(argv: list | None = None) -> int:
+    """Parses the command and its JSON arguments, runs it, prints the result; exit 2 on bad input."""
+    parser = argparse.ArgumentParser(prog="python -m pipelines.exfm", description="ExFM pipeline: synthetic ads stream, FM, DAS, vertical models.")
+    parser.add_argument("command", choices=sorted(COMMANDS), help="what to run")
+    parser.add_argument("--args-json", default="{}", help="the command's arguments as a JSON object")
+    options = parser.parse_args(argv)
+    try:
+        arguments = json.loads(options.args_json)
+        if not isinstance(arguments, dict):
+            raise ConfigError("--args-json must be a JSON object")
+        result = COMMANDS[options.command](arguments)
+    except json.JSONDecodeError as error:
+        return _fail(f"--args-json is not valid JSON: {error}")
+    except ConfigError as error:
+        return _fail(str(error))
+    print(json.dumps(result))
+    return 0
+
+
+def _fail(message: str) -> int:
+    """Reports a user error on stderr (what the TS tools relay) and as the JSON result line."""
+    print(f"error: {message}", file=sys.stderr)
+    print(json.dumps({"ok": False, "error": message}))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
