@@ -40,6 +40,8 @@ export interface RuntimeClientOptions {
   extraEnvironment?: Record<string, string>;
   /** Python module started with `-m`; default kernelevolve_runtime. */
   module?: string;
+  /** Compile cache folder, sent with each evaluation as `cacheDir`; default: the runtime's own (.cache/compile). */
+  compileCacheDirectory?: string;
   /** Arguments after `serve`. */
   serveArguments?: string[];
   /** Longest wait for the runtime to answer `hello` after a start; default 60 s (torch imports are slow). */
@@ -166,7 +168,7 @@ export class RuntimeClient {
     const parsed = EvaluationOptionsSchema.parse(options);
     return (await this.request(
       "evaluate",
-      { spec, platform, candidate, options: parsed },
+      { spec, platform, candidate, options: parsed, ...this.cacheParameter() },
       EvaluationResultSchema,
       { timeoutMs: this.watchdogMs(parsed), ...requestOptions },
     )) as EvaluationResult;
@@ -175,7 +177,7 @@ export class RuntimeClient {
   /** Times the spec's reference alone at each size. */
   async timeReference(spec: KernelSpec, platform: string, options: EvaluationOptions = {}, requestOptions: RequestOptions = {}): Promise<TimeReferenceResult> {
     const parsed = EvaluationOptionsSchema.parse(options);
-    return (await this.request("time_reference", { spec, platform, options: parsed }, TimeReferenceResultSchema, {
+    return (await this.request("time_reference", { spec, platform, options: parsed, ...this.cacheParameter() }, TimeReferenceResultSchema, {
       timeoutMs: this.watchdogMs(parsed),
       ...requestOptions,
     })) as TimeReferenceResult;
@@ -198,6 +200,10 @@ export class RuntimeClient {
   async close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
+  }
+
+  private cacheParameter(): { cacheDir?: string } {
+    return this.options.compileCacheDirectory ? { cacheDir: this.options.compileCacheDirectory } : {};
   }
 
   private watchdogMs(options: z.output<typeof EvaluationOptionsSchema>): number {
@@ -315,7 +321,7 @@ export class RuntimeClient {
       if (options.timeoutMs !== undefined) {
         timer = setTimeout(() => {
           settleCaller(() =>
-            reject(new PlatformError("runtime_timeout", `the runtime did not answer ${method} request ${id} within ${Math.round(options.timeoutMs! / 1000)} s${this.diagnostics()}`)),
+            reject(new PlatformError("runtime_timeout", `the runtime did not answer ${method} request ${id} within ${(options.timeoutMs! / 1000).toFixed(1)} s${method === "hello" ? "" : this.diagnostics()}`)),
           );
           // A runtime that stops answering is stuck: kill it so the next request gets a fresh one.
           this.stop(child, `it did not answer ${method} request ${id} in time`);
@@ -399,9 +405,12 @@ export class RuntimeClient {
     for (const [id, entry] of [...this.pending]) {
       if (entry.child !== child) continue;
       this.finish(id);
+      // During start-up the caller (start) adds the diagnostics itself, once.
       const error = this.closing
         ? new PlatformError("runtime_closed", `the runtime was closed while ${entry.method} request ${id} was pending`)
-        : new PlatformError("runtime_died", `the Python runtime ${how}${why} while ${entry.method} request ${id} was pending; it restarts on the next request${this.diagnostics()}`);
+        : entry.method === "hello"
+          ? new PlatformError("runtime_died", `it ${how}${why} before answering hello`)
+          : new PlatformError("runtime_died", `the Python runtime ${how}${why} while ${entry.method} request ${id} was pending; it restarts on the next request${this.diagnostics()}`);
       entry.reject(error);
     }
   }
