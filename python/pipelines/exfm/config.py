@@ -194,9 +194,9 @@ class VerticalConfig:
     variant: str = "plain"
     model: ModelConfig = field(default_factory=lambda: ModelConfig(**VM_DEFAULT))
     start_window: int = 2
-    learning_rate: float = 0.005
+    learning_rate: float = 0.01
     batch_size: int = 128
-    epochs_per_window: int = 1
+    epochs_per_window: int = 2
     distill_weight: float = 1.0
     adapter_weight: float = 1.0
     adapter_hidden: int = 8
