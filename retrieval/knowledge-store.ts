@@ -9,6 +9,7 @@ import { chunkDocument, type Chunk, type ChunkingOptions } from "./chunking.js";
 import { matchesFilter, type KnowledgeDocument } from "./document.js";
 import type { Embedder } from "./embedder.js";
 import { HashingEmbedder } from "./hashing-embedder.js";
+import { tokenize } from "./tokenize.js";
 import { readManifest, writeFileAtomic, type ChunkRecord, type Manifest } from "./manifest.js";
 import { fitToTokenBudget } from "./token-budget.js";
 
@@ -27,8 +28,8 @@ export interface KnowledgeStoreOptions {
   rebuild?: boolean;
   /** hnswlib graph parameters. */
   hnsw?: { m?: number; efConstruction?: number; efSearch?: number };
-  /** Weights of the two rankings in reciprocal-rank fusion. */
-  fusion?: { vector?: number; lexical?: number; k?: number };
+  /** Weights in reciprocal-rank fusion: vector and BM25 rankings, and the front-matter tag match. */
+  fusion?: { vector?: number; lexical?: number; tags?: number; k?: number };
   chunking?: ChunkingOptions;
 }
 
@@ -86,6 +87,8 @@ export class KnowledgeStore implements ContextProvider {
   private readonly liveById = new Map<string, ChunkRecord>();
   private readonly lexical = new Bm25Index();
   private vectors!: HnswIndex;
+  /** Terms of each live chunk's document title and tags, by label: curated, so a match is a strong signal. */
+  private readonly tagTerms = new Map<number, Set<string>>();
   /** Why the store started empty although files existed (embedder changed), if it did. */
   resetReason?: string;
 
@@ -143,7 +146,7 @@ export class KnowledgeStore implements ContextProvider {
     for (const record of this.records) {
       if (record.deleted) continue;
       this.liveById.set(record.id, record);
-      this.lexical.add(record.label, indexedText(record));
+      this.indexRecord(record);
     }
   }
 
@@ -241,8 +244,7 @@ export class KnowledgeStore implements ContextProvider {
         };
         this.vectors.addPoint(vectors[index], label);
         this.records.push(record);
-        this.liveById.set(record.id, record);
-        this.lexical.add(label, text);
+        this.indexRecord(record);
       });
     }
     report.total = this.liveById.size;
@@ -250,11 +252,19 @@ export class KnowledgeStore implements ContextProvider {
     return report;
   }
 
+  private indexRecord(record: ChunkRecord): void {
+    this.liveById.set(record.id, record);
+    this.lexical.add(record.label, indexedText(record));
+    const documentTitle = record.title.split(" > ")[0];
+    this.tagTerms.set(record.label, new Set(tokenize(`${documentTitle} ${record.tags.join(" ")}`)));
+  }
+
   private markDeleted(record: ChunkRecord): void {
     record.deleted = true;
     this.vectors.markDelete(record.label);
     this.liveById.delete(record.id);
     this.lexical.remove(record.label);
+    this.tagTerms.delete(record.label);
   }
 
   private ensureCapacity(needed: number): void {
@@ -282,7 +292,12 @@ export class KnowledgeStore implements ContextProvider {
     const nearest = this.vectors.searchKnn(vector, depth, filter);
     const lexical = this.lexical.search(text, depth, filter);
 
-    const fusion = { vector: this.options.fusion?.vector ?? 1, lexical: this.options.fusion?.lexical ?? 1, k: this.options.fusion?.k ?? 20 };
+    const fusion = {
+      vector: this.options.fusion?.vector ?? 1,
+      lexical: this.options.fusion?.lexical ?? 1,
+      tags: this.options.fusion?.tags ?? 0.5,
+      k: this.options.fusion?.k ?? 20,
+    };
     const hits = new Map<number, SearchHit>();
     const hitFor = (label: number): SearchHit => {
       let hit = hits.get(label);
@@ -302,6 +317,17 @@ export class KnowledgeStore implements ContextProvider {
       hit.lexicalScore = score;
       hit.score += fusion.lexical / (fusion.k + rank + 1);
     });
+    // A query whose terms name a document's tags or title (e.g. "tl.dot") prefers that document's
+    // chunks over chunks that merely mention the term.
+    const queryTerms = [...new Set(tokenize(text))];
+    if (queryTerms.length > 0 && fusion.tags > 0) {
+      for (const hit of hits.values()) {
+        const tags = this.tagTerms.get(hit.chunk.label);
+        if (!tags) continue;
+        const matched = queryTerms.filter((term) => tags.has(term)).length;
+        hit.score += (fusion.tags * (matched / queryTerms.length)) / (fusion.k + 1);
+      }
+    }
     return [...hits.values()]
       .filter((hit) => !hit.chunk.deleted)
       .sort((a, b) => b.score - a.score || a.chunk.label - b.chunk.label)
