@@ -64,6 +64,8 @@ export interface RequestOptions {
   onEvent?: (event: RuntimeEvent) => void;
   /** Called once the runtime is done with the request (answered or died), even after an abort. */
   onSettled?: () => void;
+  /** Compile cache folder for this request only (e.g. a cold cache for a benchmark). */
+  compileCacheDirectory?: string;
 }
 
 interface PendingRequest {
@@ -168,7 +170,7 @@ export class RuntimeClient {
     const parsed = EvaluationOptionsSchema.parse(options);
     return (await this.request(
       "evaluate",
-      { spec, platform, candidate, options: parsed, ...this.cacheParameter() },
+      { spec, platform, candidate, options: parsed, ...this.cacheParameter(requestOptions.compileCacheDirectory) },
       EvaluationResultSchema,
       { timeoutMs: this.watchdogMs(parsed), ...requestOptions },
     )) as EvaluationResult;
@@ -177,7 +179,7 @@ export class RuntimeClient {
   /** Times the spec's reference alone at each size. */
   async timeReference(spec: KernelSpec, platform: string, options: EvaluationOptions = {}, requestOptions: RequestOptions = {}): Promise<TimeReferenceResult> {
     const parsed = EvaluationOptionsSchema.parse(options);
-    return (await this.request("time_reference", { spec, platform, options: parsed, ...this.cacheParameter() }, TimeReferenceResultSchema, {
+    return (await this.request("time_reference", { spec, platform, options: parsed, ...this.cacheParameter(requestOptions.compileCacheDirectory) }, TimeReferenceResultSchema, {
       timeoutMs: this.watchdogMs(parsed),
       ...requestOptions,
     })) as TimeReferenceResult;
@@ -202,8 +204,9 @@ export class RuntimeClient {
     return this.closing;
   }
 
-  private cacheParameter(): { cacheDir?: string } {
-    return this.options.compileCacheDirectory ? { cacheDir: this.options.compileCacheDirectory } : {};
+  private cacheParameter(override?: string): { cacheDir?: string } {
+    const directory = override ?? this.options.compileCacheDirectory;
+    return directory ? { cacheDir: directory } : {};
   }
 
   private watchdogMs(options: z.output<typeof EvaluationOptionsSchema>): number {

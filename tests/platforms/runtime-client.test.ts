@@ -54,6 +54,13 @@ describe("RuntimeClient (against the fake runtime)", () => {
     expect(names).not.toContain("KERNELEVOLVE_API_KEY");
   });
 
+  test("sends the compile cache folder with each evaluation, overridable per request", async () => {
+    const client = track(fakeClient({ compileCacheDirectory: "/tmp/shared-cache" }));
+    expect((await client.evaluate(spec, "cpu", candidate("// FAKE_CACHE"))).message).toBe("cacheDir=/tmp/shared-cache");
+    const cold = await client.evaluate(spec, "cpu", candidate("// FAKE_CACHE"), {}, { compileCacheDirectory: "/tmp/cold" });
+    expect(cold.message).toBe("cacheDir=/tmp/cold");
+  });
+
   test("rejects an answer that breaks the protocol with a PlatformError naming the bad field", async () => {
     const client = track(fakeClient());
     const error = await client.evaluate(spec, "cpu", candidate("// FAKE_BAD_RESULT")).catch((caught: unknown) => caught);
