@@ -1,0 +1,58 @@
+import type { EngineContext } from "../engine-context.js";
+import { fitnessOf } from "../fitness.js";
+import { mapConcurrent } from "../concurrency.js";
+import type { EvolveStateUpdate, EvolveStateValue } from "../state.js";
+import { throwIfAborted } from "./abort.js";
+
+/**
+ * evaluate: runs every pending candidate on the platform, at most `concurrency` at once, and
+ * records each result as soon as it arrives. Pending candidates of an interrupted session are
+ * picked up here too; finished ones are never evaluated again.
+ */
+export function createEvaluateNode(context: EngineContext) {
+  return async (state: EvolveStateValue): Promise<EvolveStateUpdate> => {
+    throwIfAborted(context.signal);
+    const generation = state.generation;
+    let bestId = state.bestId;
+    let bestFitness = state.bestFitness;
+    const pending = context.db.pendingCandidates();
+    await mapConcurrent(pending, context.concurrency, async (candidate) => {
+      throwIfAborted(context.signal);
+      context.emit("candidate-start", { candidateId: candidate.id, generation: candidate.generation, parentIds: candidate.parentIds, strategy: candidate.strategy }, generation);
+      context.db.markStarted(candidate.id);
+      const started = performance.now();
+      context.evaluationClock.start();
+      let result;
+      try {
+        result = await context.platform.evaluate(context.spec, { language: candidate.language, source: candidate.source }, context.settings.evaluation, context.signal);
+      } finally {
+        context.evaluationClock.stop();
+      }
+      // A result produced while aborting (killed process, timeout) says nothing about the kernel.
+      throwIfAborted(context.signal);
+      const fitness = fitnessOf(result, context.platform.capabilities.timed);
+      context.db.recordEvaluation(candidate.id, result, fitness);
+      context.emit(
+        "candidate-end",
+        {
+          candidateId: candidate.id,
+          generation: candidate.generation,
+          status: result.status,
+          fitness,
+          reason: result.reason,
+          message: result.message,
+          seconds: (performance.now() - started) / 1000,
+        },
+        generation,
+      );
+      if (fitness > bestFitness) {
+        const previousFitness = bestFitness;
+        bestId = candidate.id;
+        bestFitness = fitness;
+        context.db.updateRun({ bestCandidateId: bestId, bestFitness });
+        context.emit("best-improved", { candidateId: candidate.id, generation: candidate.generation, fitness, previousFitness, strategy: candidate.strategy }, generation);
+      }
+    });
+    return { bestId, bestFitness };
+  };
+}

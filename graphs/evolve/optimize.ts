@@ -1,0 +1,262 @@
+import { join } from "node:path";
+import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
+import { UserError } from "../../core/errors.js";
+import { parseSpec, formatZodIssues } from "../../core/spec-loader.js";
+import type { KernelSpec } from "../../core/spec.js";
+import type { ContextProvider, Operator, Platform, SelectionPolicy } from "../../core/types.js";
+import { createAutotuneOperator } from "../../agents/autotune-operator.js";
+import { createPolicyRegistry } from "../policies/registry.js";
+import { RunDatabase, type RunStatus, type StoredCandidate } from "../runs/run-database.js";
+import { newRunId, runPaths } from "../runs/run-paths.js";
+import { buildEvolveGraph } from "./build-graph.js";
+import { createEmitter, EvaluationClock, type EngineContext } from "./engine-context.js";
+import type { OptimizeEvent } from "./events.js";
+import { RunInterruptedError } from "./nodes/abort.js";
+import { RunSettingsSchema, type RunSettings, type RunSettingsInput } from "./options.js";
+import { seedFromSource, seedTemplates, type SeedKernel } from "./seeds.js";
+import { initialState } from "./state.js";
+
+/** What `optimize()` needs besides the serialisable settings. */
+export interface OptimizeOptions extends RunSettingsInput {
+  spec: KernelSpec;
+  platform: Platform;
+  /** Default: the autotune operator over the seeds' templates. */
+  operator?: Operator;
+  /** A policy or the id of a built-in one; default greedy. */
+  policy?: SelectionPolicy | string;
+  /** Seed kernels (baseline, templates); see loadSeedKernels. */
+  seeds?: SeedKernel[];
+  runsDirectory: string;
+  runId?: string;
+  contextProvider?: ContextProvider;
+  onEvent?: (event: OptimizeEvent) => void;
+  signal?: AbortSignal;
+  /** Extra facts stored with the run for `resume` (e.g. the model name; never secrets). */
+  metadata?: Record<string, unknown>;
+}
+
+/** How a session ended, with the best candidate and the time split for the orchestration share. */
+export interface OptimizeResult {
+  runId: string;
+  folder: string;
+  status: RunStatus;
+  reason?: string;
+  best?: StoredCandidate;
+  totals: ReturnType<RunDatabase["totals"]>;
+  timings: { wallMs: number; evaluationMs: number; orchestrationMs: number };
+}
+
+/** Settings, seeds and ids stored in the run row so `resume` rebuilds the same run. */
+interface StoredConfig {
+  spec: KernelSpec;
+  settings: RunSettings;
+  seeds: { name: string; language: SeedKernel["language"]; source: string }[];
+  metadata: Record<string, unknown>;
+}
+
+function resolvePolicy(policy: SelectionPolicy | string | undefined): SelectionPolicy {
+  if (policy === undefined) return createPolicyRegistry().get("greedy");
+  return typeof policy === "string" ? createPolicyRegistry().get(policy) : policy;
+}
+
+function defaultOperator(seeds: SeedKernel[], specId: string, platformId: string): Operator {
+  const templates = seedTemplates(seeds);
+  if (templates.length === 0) {
+    throw new UserError(
+      "no_template",
+      `spec '${specId}' has no template seed kernel for platform '${platformId}', so the offline autotune operator has nothing to tune; configure a model (--model) or add a template (docs/abi-cpu.md)`,
+    );
+  }
+  return createAutotuneOperator({ templates });
+}
+
+interface SessionInput {
+  db: RunDatabase;
+  spec: KernelSpec;
+  settings: RunSettings;
+  seeds: SeedKernel[];
+  platform: Platform;
+  operator: Operator;
+  policy: SelectionPolicy;
+  contextProvider?: ContextProvider;
+  onEvent?: (event: OptimizeEvent) => void;
+  signal?: AbortSignal;
+  resumed: boolean;
+}
+
+async function runSession(input: SessionInput): Promise<OptimizeResult> {
+  const { db, settings, platform } = input;
+  const wallStart = performance.now();
+  const sessionStart = Date.now();
+  const baseActiveMs = db.run().activeMs;
+  const activeMs = () => baseActiveMs + (Date.now() - sessionStart);
+  const capacity = Math.max(1, await platform.capacity());
+  const profile = await platform.hardwareProfile().catch(() => undefined);
+  const context: EngineContext = {
+    db,
+    spec: input.spec,
+    platform,
+    operator: input.operator,
+    policy: input.policy,
+    seeds: input.seeds,
+    settings,
+    language: input.seeds[0]?.language ?? platform.languages[0],
+    profile,
+    contextProvider: input.contextProvider,
+    signal: input.signal,
+    concurrency: Math.min(capacity, settings.concurrency ?? capacity),
+    generationSize: settings.generationSize ?? Math.max(4, capacity),
+    activeMs,
+    emit: createEmitter(db, settings, activeMs, input.onEvent),
+    evaluationClock: new EvaluationClock(),
+  };
+  const run = db.run();
+  const checkpointer = SqliteSaver.fromConnString(runPaths(db.folder).checkpoints);
+  const graph = buildEvolveGraph(context, checkpointer);
+  const config = { configurable: { thread_id: db.runId }, recursionLimit: 1_000_000 };
+  db.updateRun({ status: "running" });
+  context.emit(
+    "run-start",
+    { specId: run.specId, platform: run.platform, operator: run.operator, policy: run.policy, folder: db.folder, resumed: input.resumed },
+    0,
+  );
+  let status: RunStatus = "completed";
+  let reason: string | undefined;
+  let failure: unknown;
+  try {
+    const checkpoint = await checkpointer.getTuple(config);
+    const final = await graph.invoke(checkpoint ? null : initialState(db.runId, settings.seed), config);
+    reason = final.terminationReason ?? undefined;
+  } catch (error) {
+    failure = error;
+    status = error instanceof RunInterruptedError ? "interrupted" : "failed";
+    reason = status === "interrupted" ? "interrupted" : `error: ${(error as Error).message}`;
+  } finally {
+    checkpointer.db.close();
+  }
+  db.updateRun({ status, terminationReason: reason, activeMs: activeMs(), ...(status === "completed" ? { finishedAt: Date.now() } : {}) });
+  const after = db.run();
+  context.emit("run-end", { reason: reason ?? "unknown", bestCandidateId: after.bestCandidateId, bestFitness: after.bestFitness, status }, 0);
+  const wallMs = performance.now() - wallStart;
+  const result: OptimizeResult = {
+    runId: db.runId,
+    folder: db.folder,
+    status,
+    reason,
+    best: after.bestCandidateId ? db.candidate(after.bestCandidateId) : undefined,
+    totals: db.totals(),
+    timings: { wallMs, evaluationMs: context.evaluationClock.busyMs, orchestrationMs: wallMs - context.evaluationClock.busyMs },
+  };
+  db.close();
+  if (failure && status === "failed") throw failure;
+  return result;
+}
+
+/**
+ * Optimises one spec on one platform: evaluates the seeds, then evolves candidates until a limit
+ * is reached; everything is persisted in `<runsDirectory>/<runId>/` as it happens.
+ * @example const result = await optimize({ spec, platform, seeds, runsDirectory: "runs", budget: { candidates: 30 } });
+ */
+export async function optimize(options: OptimizeOptions): Promise<OptimizeResult> {
+  const { spec, platform, operator, policy, seeds = [], runsDirectory, runId, contextProvider, onEvent, signal, metadata, ...rest } = options;
+  const parsed = RunSettingsSchema.safeParse(rest);
+  if (!parsed.success) throw new UserError("invalid_options", `invalid optimize options:\n${formatZodIssues(parsed.error)}`);
+  if (!spec.targets.includes(platform.id)) {
+    throw new UserError("unsupported_platform", `spec '${spec.id}' targets ${spec.targets.join(", ")}, not '${platform.id}'`);
+  }
+  const unsupported = seeds.filter((seed) => !platform.languages.includes(seed.language));
+  if (unsupported.length) {
+    throw new UserError("unsupported_language", `platform '${platform.id}' runs ${platform.languages.join(", ")}; seed(s) ${unsupported.map((seed) => `${seed.name} (${seed.language})`).join(", ")} do not fit`);
+  }
+  const chosenOperator = operator ?? defaultOperator(seeds, spec.id, platform.id);
+  const chosenPolicy = resolvePolicy(policy);
+  const id = runId ?? newRunId(spec.id);
+  const stored: StoredConfig = {
+    spec,
+    settings: parsed.data,
+    seeds: seeds.map((seed) => ({ name: seed.name, language: seed.language, source: seed.source })),
+    metadata: metadata ?? {},
+  };
+  const db = RunDatabase.create(join(runsDirectory, id), {
+    id,
+    specId: spec.id,
+    platform: platform.id,
+    operator: chosenOperator.id,
+    policy: chosenPolicy.id,
+    config: stored as unknown as Record<string, unknown>,
+  });
+  return runSession({ db, spec, settings: parsed.data, seeds, platform, operator: chosenOperator, policy: chosenPolicy, contextProvider, onEvent, signal, resumed: false });
+}
+
+/** What `resumeRun()` needs: the run folder and the live parts that cannot be stored. */
+export interface ResumeOptions {
+  folder: string;
+  platform: Platform;
+  /** Required when the run did not use the autotune operator. */
+  operator?: Operator;
+  /** Required when the run used a policy that is not built in. */
+  policy?: SelectionPolicy;
+  contextProvider?: ContextProvider;
+  onEvent?: (event: OptimizeEvent) => void;
+  signal?: AbortSignal;
+}
+
+/** The stored facts of a run (spec, settings, seeds, metadata), for the CLI to rebuild its parts. */
+export function readRunConfig(folder: string): StoredConfig & { operator: string; policy: string; platform: string; status: RunStatus } {
+  const db = RunDatabase.open(folder);
+  try {
+    const run = db.run();
+    const config = run.config as unknown as StoredConfig;
+    return { ...config, operator: run.operator, policy: run.policy, platform: run.platform, status: run.status };
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Continues an interrupted run from its last checkpoint: pending candidates are evaluated, finished
+ * ones are kept as they are, and the loop goes on until a limit is reached. A completed run is left alone.
+ */
+export async function resumeRun(options: ResumeOptions): Promise<OptimizeResult> {
+  const db = RunDatabase.open(options.folder);
+  const run = db.run();
+  const config = run.config as unknown as StoredConfig;
+  if (run.status === "completed") {
+    const result: OptimizeResult = {
+      runId: run.id,
+      folder: db.folder,
+      status: run.status,
+      reason: run.terminationReason,
+      best: run.bestCandidateId ? db.candidate(run.bestCandidateId) : undefined,
+      totals: db.totals(),
+      timings: { wallMs: 0, evaluationMs: 0, orchestrationMs: 0 },
+    };
+    db.close();
+    return result;
+  }
+  if (options.platform.id !== run.platform) {
+    db.close();
+    throw new UserError("platform_mismatch", `run ${run.id} ran on platform '${run.platform}', not '${options.platform.id}'`);
+  }
+  const spec = parseSpec(config.spec, `stored in run ${run.id}`);
+  const settings = RunSettingsSchema.parse(config.settings);
+  const seeds = config.seeds.map((seed) => seedFromSource(seed.name, seed.language, seed.source));
+  let operator = options.operator;
+  if (!operator) {
+    if (run.operator !== "autotune") {
+      db.close();
+      throw new UserError("operator_required", `run ${run.id} used operator '${run.operator}'; pass it (e.g. --model) to resume`);
+    }
+    operator = defaultOperator(seeds, spec.id, run.platform);
+  }
+  let policy = options.policy;
+  if (!policy) {
+    const registry = createPolicyRegistry();
+    if (!registry.has(run.policy)) {
+      db.close();
+      throw new UserError("policy_required", `run ${run.id} used policy '${run.policy}', which is not built in; load the plugin that provides it`);
+    }
+    policy = registry.get(run.policy);
+  }
+  return runSession({ db, spec, settings, seeds, platform: options.platform, operator, policy, contextProvider: options.contextProvider, onEvent: options.onEvent, signal: options.signal, resumed: true });
+}
