@@ -31,6 +31,8 @@ export interface KnowledgeStoreOptions {
   /** Weights in reciprocal-rank fusion: vector and BM25 rankings, and the front-matter tag match. */
   fusion?: { vector?: number; lexical?: number; tags?: number; k?: number };
   chunking?: ChunkingOptions;
+  /** Hits found only by the vector search need at least this cosine similarity (noise floor; default 0.25, above the chance similarity of hashed vectors). */
+  minVectorScore?: number;
 }
 
 /** A search request; platform and language filter on the documents' front-matter. */
@@ -328,8 +330,10 @@ export class KnowledgeStore implements ContextProvider {
         hit.score += (fusion.tags * (matched / queryTerms.length)) / (fusion.k + 1);
       }
     }
+    // Nearest neighbours always exist; without a lexical match, a low cosine means "nothing relevant".
+    const floor = this.options.minVectorScore ?? 0.25;
     return [...hits.values()]
-      .filter((hit) => !hit.chunk.deleted)
+      .filter((hit) => !hit.chunk.deleted && (hit.lexicalScore > 0 || hit.vectorScore >= floor))
       .sort((a, b) => b.score - a.score || a.chunk.label - b.chunk.label)
       .slice(0, limit);
   }
