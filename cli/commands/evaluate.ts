@@ -1,12 +1,14 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { basename, extname, join, resolve } from "node:path";
+import { basename, extname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { PlatformError, UserError } from "../../core/errors.js";
 import type { EvaluationOptions, Language } from "../../core/protocol.js";
-import { createBuiltinPlatforms } from "../../platforms/index.js";
+import type { Platform } from "../../core/types.js";
+import type { CliContext } from "../context.js";
+import type { Composition } from "../compose.js";
 import { EXIT_CODES, defineCommand } from "../command.js";
+import { composeForCli } from "../compose.js";
 import { formatVerdict } from "../evaluation-report.js";
-import { resolveSpec } from "../spec-resolution.js";
 import { specSourcesFor } from "./specs.js";
 
 const usage = `
@@ -85,69 +87,78 @@ export default defineCommand({
     }
     const [specArgument, kernelArgument] = positionals;
 
-    // Everything the user typed is checked before a runtime, a compiler or a core is touched.
-    const { spec } = resolveSpec(specArgument, specSourcesFor(context, values["specs-dir"] as string[]));
-    const kernelPath = resolve(context.cwd, kernelArgument);
-    if (!existsSync(kernelPath) || !statSync(kernelPath).isFile()) throw new UserError("kernel_not_found", `kernel file not found: ${kernelPath}`);
-    const source = readFileSync(kernelPath, "utf8");
-    if (!source.trim()) throw new UserError("empty_kernel", `kernel file is empty: ${kernelPath}`);
-    const language = languageOf(kernelPath, source);
-    const minTimeMs = values["min-time-ms"] === undefined ? undefined : Number(values["min-time-ms"]);
-    if (minTimeMs !== undefined && !(minTimeMs > 0)) throw new UserError("bad_usage", `--min-time-ms expects a positive number, got '${values["min-time-ms"]}'`);
-    const sizes = values.size as string[] | undefined;
-    const unknownSizes = (sizes ?? []).filter((size) => !(size in spec.sizes));
-    if (unknownSizes.length) {
-      throw new UserError("unknown_size", `spec '${spec.id}' has no size ${unknownSizes.map((size) => `'${size}'`).join(", ")}. Available: ${Object.keys(spec.sizes).join(", ")}`);
-    }
-    const options: EvaluationOptions = {
-      sizes,
-      trials: positiveInteger("trials", values.trials as string | undefined),
-      seed: integer("seed", values.seed as string | undefined),
-      threads: positiveInteger("threads", values.threads as string | undefined),
-      minTimeMs,
-      timing: !values["no-timing"],
-    };
-
-    const builtin = createBuiltinPlatforms({
-      python: context.python,
-      pythonPath: context.pythonPath,
-      cwd: context.root,
-      environment: context.env,
-      compileCacheDirectory: join(context.cacheDirectory, "compile"),
-    });
+    // Plugins (config, --plugin) contribute platforms and specs; nothing starts until a platform is used.
+    const composition = await composeForCli(context, { specsDirectories: specSourcesFor(context, values["specs-dir"] as string[]).extraDirectories });
     try {
-      const requested = values.platform as string | undefined;
-      const platformId = requested ?? (builtin.registry.values().find((platform) => platform.languages.includes(language) && spec.targets.includes(platform.id))?.id ?? "cpu");
-      const platform = builtin.registry.get(platformId);
-      if (!platform.languages.includes(language)) {
-        throw new UserError("wrong_language", `platform '${platform.id}' runs ${platform.languages.join(", ")} kernels, but ${basename(kernelPath)} is ${language}`);
-      }
-      if (!spec.targets.includes(platform.id)) {
-        throw new UserError("wrong_target", `spec '${spec.id}' targets ${spec.targets.join(", ")}, not '${platform.id}'`);
-      }
-      const availability = await platform.availability();
-      if (!availability.available) throw new PlatformError("platform_unavailable", `platform '${platform.id}' is not available here: ${availability.reason}`);
-
-      const controller = new AbortController();
-      const interrupt = () => controller.abort();
-      process.once("SIGINT", interrupt);
-      let result;
-      try {
-        result = await platform.evaluate(spec, { language, source, compileFlags: (values["compile-flag"] as string[] | undefined) ?? [] }, options, controller.signal);
-      } finally {
-        process.off("SIGINT", interrupt);
-      }
-      if (values.json) {
-        context.stdout.write(`${JSON.stringify({ spec: spec.id, kernel: kernelPath, language, ...result })}\n`);
-      } else {
-        context.stdout.write(formatVerdict(result, { specId: spec.id, platform: platform.id, kernelFile: kernelArgument, language }));
-      }
-      return result.status === "passed" ? EXIT_CODES.ok : EXIT_CODES.candidateFailed;
-    } catch (error) {
-      if (error instanceof PlatformError && error.code === "aborted") return EXIT_CODES.interrupted;
-      throw error;
+      return await evaluateWith(composition, specArgument, kernelArgument, values, context);
     } finally {
-      await builtin.close();
+      await composition.close();
     }
   },
 });
+
+async function evaluateWith(
+  composition: Composition,
+  specArgument: string,
+  kernelArgument: string,
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>,
+  context: CliContext,
+): Promise<number> {
+  // Everything the user typed is checked before a runtime, a compiler or a core is touched.
+  const { spec } = composition.resolveSpec(specArgument);
+  const kernelPath = resolve(context.cwd, kernelArgument);
+  if (!existsSync(kernelPath) || !statSync(kernelPath).isFile()) throw new UserError("kernel_not_found", `kernel file not found: ${kernelPath}`);
+  const source = readFileSync(kernelPath, "utf8");
+  if (!source.trim()) throw new UserError("empty_kernel", `kernel file is empty: ${kernelPath}`);
+  const language = languageOf(kernelPath, source);
+  const minTimeMs = values["min-time-ms"] === undefined ? undefined : Number(values["min-time-ms"]);
+  if (minTimeMs !== undefined && !(minTimeMs > 0)) throw new UserError("bad_usage", `--min-time-ms expects a positive number, got '${values["min-time-ms"]}'`);
+  const sizes = values.size as string[] | undefined;
+  const unknownSizes = (sizes ?? []).filter((size) => !(size in spec.sizes));
+  if (unknownSizes.length) {
+    throw new UserError("unknown_size", `spec '${spec.id}' has no size ${unknownSizes.map((size) => `'${size}'`).join(", ")}. Available: ${Object.keys(spec.sizes).join(", ")}`);
+  }
+  const options: EvaluationOptions = {
+    sizes,
+    trials: positiveInteger("trials", values.trials as string | undefined),
+    seed: integer("seed", values.seed as string | undefined),
+    threads: positiveInteger("threads", values.threads as string | undefined),
+    minTimeMs,
+    timing: !values["no-timing"],
+  };
+
+  try {
+    const requested = values.platform as string | undefined;
+    const runsIt = (platform: Platform) => platform.languages.includes(language) && spec.targets.includes(platform.id);
+    const preferred = composition.platforms.get(composition.defaults.platform);
+    const platformId = requested ?? (runsIt(preferred) ? preferred.id : composition.platforms.values().find(runsIt)?.id ?? preferred.id);
+    const platform = composition.platforms.get(platformId);
+    if (!platform.languages.includes(language)) {
+      throw new UserError("wrong_language", `platform '${platform.id}' runs ${platform.languages.join(", ")} kernels, but ${basename(kernelPath)} is ${language}`);
+    }
+    if (!spec.targets.includes(platform.id)) {
+      throw new UserError("wrong_target", `spec '${spec.id}' targets ${spec.targets.join(", ")}, not '${platform.id}'`);
+    }
+    const availability = await platform.availability();
+    if (!availability.available) throw new PlatformError("platform_unavailable", `platform '${platform.id}' is not available here: ${availability.reason}`);
+
+    const controller = new AbortController();
+    const interrupt = () => controller.abort();
+    process.once("SIGINT", interrupt);
+    let result;
+    try {
+      result = await platform.evaluate(spec, { language, source, compileFlags: (values["compile-flag"] as string[] | undefined) ?? [] }, options, controller.signal);
+    } finally {
+      process.off("SIGINT", interrupt);
+    }
+    if (values.json) {
+      context.stdout.write(`${JSON.stringify({ spec: spec.id, kernel: kernelPath, language, ...result })}\n`);
+    } else {
+      context.stdout.write(formatVerdict(result, { specId: spec.id, platform: platform.id, kernelFile: kernelArgument, language }));
+    }
+    return result.status === "passed" ? EXIT_CODES.ok : EXIT_CODES.candidateFailed;
+  } catch (error) {
+    if (error instanceof PlatformError && error.code === "aborted") return EXIT_CODES.interrupted;
+    throw error;
+  }
+}

@@ -70,7 +70,7 @@ describe("kernelevolve evaluate: bad input is one clear message and a non-zero e
     expect(run.stdout).toBe("");
   });
 
-  test("a bad spec file names the file, each bad field and what was expected", () => {
+  test("a bad spec file names the file, the bad field and what was expected", () => {
     const path = join(ROOT, "tests", "cli", "fixtures", "bad-spec.yaml");
     const run = runCli(["evaluate", path, kernel("b.cpp", "// ok")], fake);
     expect(run.status).toBe(EXIT_CODES.usage);
