@@ -1,0 +1,61 @@
+import { parseArgs } from "node:util";
+import { PlatformError, UserError } from "../../core/errors.js";
+import type { ContextProvider } from "../../core/types.js";
+import { readRunConfig, resumeRun } from "../../graphs/evolve/optimize.js";
+import { seedFromSource } from "../../graphs/evolve/seeds.js";
+import { resolveRunFolder } from "../../graphs/runs/run-paths.js";
+import { defineCommand } from "../command.js";
+import { composeForCli } from "../compose.js";
+import { driveRun } from "../optimize-session.js";
+
+const usage = `
+Usage: kernelevolve resume <run> [options]
+
+Continues an interrupted run (Ctrl-C, kill, crash) from its last checkpoint: candidates that were
+proposed but not evaluated are evaluated, finished ones are kept, and the search goes on until
+its limits. <run> is a run id, a unique prefix of one, 'latest', or a run folder.
+
+Options:
+  --model NAME     Model for a run that used the LLM operator (default: the one it used)
+  --base-url URL   Endpoint of that model
+  --json           One JSON event per line instead of the progress display
+`;
+
+export default defineCommand({
+  name: "resume",
+  summary: "Continue an interrupted optimisation run",
+  usage,
+  async run(argv, context) {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: argv, allowPositionals: true, options: { model: { type: "string" }, "base-url": { type: "string" }, json: { type: "boolean", default: false } } });
+    } catch (error) {
+      throw new UserError("bad_usage", `${(error as Error).message}\n${usage.trim()}`);
+    }
+    const { values, positionals } = parsed;
+    if (positionals.length !== 1) throw new UserError("bad_usage", `expected one run id or folder\n${usage.trim()}`);
+    const folder = resolveRunFolder(context.runsDirectory, positionals[0]);
+    const config = readRunConfig(folder);
+    if (config.status === "completed") {
+      context.stdout.write(`run ${positionals[0]} already completed; nothing to resume (see: kernelevolve report ${positionals[0]})\n`);
+      return 0;
+    }
+    const stored = (config.metadata?.model ?? undefined) as { name?: string; baseUrl?: string } | undefined;
+    const name = values.model ?? stored?.name ?? context.model.name;
+    const model = name ? { name, baseUrl: values["base-url"] ?? stored?.baseUrl ?? context.model.baseUrl, apiKey: context.model.apiKey } : undefined;
+    const composition = await composeForCli(context, { model });
+    try {
+      const platform = composition.platforms.get(config.platform);
+      const availability = await platform.availability();
+      if (!availability.available) throw new PlatformError("platform_unavailable", `platform '${platform.id}' is not available here: ${availability.reason ?? "no reason given"}`);
+      const operatorId = (config.metadata?.operatorId as string | undefined) ?? config.operator;
+      const seeds = config.seeds.map((seed) => seedFromSource(seed.name, seed.language, seed.source));
+      const operator = composition.operators.get(operatorId).create({ spec: config.spec, platform, seeds });
+      const policy = composition.policies.get(config.policy);
+      const contextProvider: ContextProvider | undefined = operatorId === "autotune" ? undefined : await composition.knowledgeStore();
+      return await driveRun(context, values.json, (onEvent, signal) => resumeRun({ folder, platform, operator, policy, contextProvider, onEvent, signal }));
+    } finally {
+      await composition.close();
+    }
+  },
+});

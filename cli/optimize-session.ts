@@ -1,0 +1,57 @@
+import { UserError } from "../core/errors.js";
+import type { OptimizeEvent } from "../graphs/evolve/events.js";
+import type { OptimizeResult } from "../graphs/evolve/optimize.js";
+import { EXIT_CODES } from "./command.js";
+import type { CliContext } from "./context.js";
+import { ProgressRenderer, formatDuration } from "./progress.js";
+
+/** Seconds from "90", "90s", "10m", "1.5h". */
+export function parseDuration(flag: string, text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(s|m|h)?$/.exec(text.trim());
+  if (!match || Number(match[1]) <= 0) throw new UserError("bad_usage", `--${flag} expects a duration such as 90s, 10m or 1.5h, got '${text}'`);
+  return Number(match[1]) * { s: 1, m: 60, h: 3600 }[(match[2] ?? "s") as "s" | "m" | "h"];
+}
+
+/** A positive number from a flag, or undefined when absent. */
+export function positiveNumber(flag: string, value: string | undefined, integer = false): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0 || (integer && !Number.isInteger(parsed))) {
+    throw new UserError("bad_usage", `--${flag} expects a positive ${integer ? "integer" : "number"}, got '${value}'`);
+  }
+  return parsed;
+}
+
+/**
+ * Runs optimize() or resumeRun() with live progress and Ctrl-C handling (the first interrupt stops
+ * at a safe point, leaving the run resumable), then prints where the results are.
+ * Returns the exit code: 0 with a correct kernel, 1 without one, 130 when interrupted.
+ */
+export async function driveRun(
+  context: CliContext,
+  json: boolean,
+  start: (onEvent: (event: OptimizeEvent) => void, signal: AbortSignal) => Promise<OptimizeResult>,
+): Promise<number> {
+  const renderer = new ProgressRenderer(context.stdout, json ? "json" : context.stdout.isTTY ? "tty" : "plain");
+  const controller = new AbortController();
+  const interrupt = () => {
+    if (controller.signal.aborted) process.exit(EXIT_CODES.interrupted);
+    context.stderr.write("\ninterrupting at the next safe point (press Ctrl-C again to quit at once)...\n");
+    controller.abort();
+  };
+  process.on("SIGINT", interrupt);
+  let result: OptimizeResult;
+  try {
+    result = await start((event) => renderer.handle(event), controller.signal);
+  } finally {
+    process.off("SIGINT", interrupt);
+  }
+  if (!json) {
+    const id = result.runId;
+    if (result.best) context.stdout.write(`best kernel: ${result.folder}/${result.best.kernelPath} (${result.best.fitness.toFixed(2)}x)\n`);
+    if (result.status === "interrupted") context.stdout.write(`continue with: kernelevolve resume ${id}\n`);
+    context.stdout.write(`report: kernelevolve report ${id}   best: kernelevolve best ${id} -o kernel.cpp   (${formatDuration(result.timings.wallMs)} this session)\n`);
+  }
+  if (result.status === "interrupted") return EXIT_CODES.interrupted;
+  return result.best && result.best.fitness > 0 ? EXIT_CODES.ok : EXIT_CODES.candidateFailed;
+}
