@@ -275,7 +275,7 @@ export async function compose(options: ComposeOptions): Promise<Composition> {
 
 /** Composes from a CLI context: loads the project config and --plugin modules first. */
 export async function composeForCli(context: CliContext, extra: { specsDirectories?: string[]; model?: ModelConfig } = {}): Promise<Composition> {
-  const project = await loadProjectConfig({ cwd: context.cwd, pluginPaths: (context as CliContext & { pluginPaths?: string[] }).pluginPaths });
+  const project = await loadProjectConfig({ cwd: context.cwd, pluginPaths: context.pluginPaths });
   const model = extra.model ?? (context.model.name ? { name: context.model.name, baseUrl: context.model.baseUrl, apiKey: context.model.apiKey } : undefined);
   return compose({
     root: context.root,

@@ -23,6 +23,8 @@ export interface CliContext {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   /** Environment, read only by the CLI layer. */
   env: NodeJS.ProcessEnv;
+  /** Plugin modules named by the global --plugin flag (cli/plugins.ts loads them). */
+  pluginPaths?: string[];
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

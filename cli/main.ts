@@ -4,6 +4,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { EXIT_CODES, type Command } from "./command.js";
 import { createCliContext, type CliContext } from "./context.js";
 import { KernelEvolveError } from "../core/errors.js";
+import { extractPluginFlags } from "./plugins.js";
 
 const commandsDirectory = join(dirname(fileURLToPath(import.meta.url)), "commands");
 
@@ -27,7 +28,16 @@ function helpText(commands: Map<string, Command>): string {
 /** Runs the CLI with argv (without node and script) and returns the exit code. */
 export async function main(argv: string[], context: CliContext = createCliContext()): Promise<number> {
   const commands = await loadCommands();
-  const [name, ...rest] = argv;
+  // --plugin is global: taken out here so every command's own flag parsing never sees it.
+  let flags: ReturnType<typeof extractPluginFlags>;
+  try {
+    flags = extractPluginFlags(argv);
+  } catch (error) {
+    context.stderr.write(`kernelevolve: ${(error as Error).message}\n`);
+    return EXIT_CODES.usage;
+  }
+  if (flags.pluginPaths.length) context = { ...context, pluginPaths: [...(context.pluginPaths ?? []), ...flags.pluginPaths] };
+  const [name, ...rest] = flags.rest;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     context.stdout.write(helpText(commands));
     return name ? EXIT_CODES.ok : EXIT_CODES.usage;
