@@ -4,7 +4,8 @@ import { stringify as toYaml } from "yaml";
 import { UserError } from "../../core/errors.js";
 import { EXIT_CODES, defineCommand } from "../command.js";
 import type { CliContext } from "../context.js";
-import { listSpecs, resolveSpec, seedKernelPath, type SpecEntry, type SpecSources } from "../spec-resolution.js";
+import { composeForCli } from "../compose.js";
+import { seedKernelPath, type SpecEntry, type SpecSources } from "../spec-resolution.js";
 
 const usage = `
 Usage: kernelevolve specs [--json] [--specs-dir DIR ...]
@@ -96,29 +97,40 @@ export default defineCommand({
     }
     const sources = specSourcesFor(context, parsed.values["specs-dir"] as string[]);
     const [action, argument, ...extra] = parsed.positionals;
-    if (action === undefined) {
-      const entries = listSpecs(sources);
-      if (parsed.values.json) {
-        context.stdout.write(`${JSON.stringify(entries.map(summary), null, 2)}\n`);
-        return EXIT_CODES.ok;
-      }
-      const rows = [["ID", "CATEGORY", "SIZES", "TARGETS", "BASELINE", "DESCRIPTION"]];
-      for (const entry of entries) {
-        const info = summary(entry);
-        rows.push([info.id, info.category, info.sizes.join(","), info.targets.join(","), info.baselines.join(",") || "-", info.description.replace(/\s+/g, " ")]);
-      }
-      context.stdout.write(`${table(rows, context.stdout.columns ?? 160)}\n${entries.length} specs\n`);
-      return EXIT_CODES.ok;
+    if (action !== undefined && action !== "show") {
+      throw new UserError("bad_usage", `unknown specs action '${action}': use 'kernelevolve specs' or 'kernelevolve specs show <id>'`);
     }
-    if (action !== "show") throw new UserError("bad_usage", `unknown specs action '${action}': use 'kernelevolve specs' or 'kernelevolve specs show <id>'`);
-    if (!argument) throw new UserError("bad_usage", "'specs show' needs a spec id or file, e.g. 'kernelevolve specs show layernorm'");
+    if (action === "show" && !argument) throw new UserError("bad_usage", "'specs show' needs a spec id or file, e.g. 'kernelevolve specs show layernorm'");
     if (extra.length) throw new UserError("bad_usage", `unexpected arguments: ${extra.join(" ")}`);
-    const entry = resolveSpec(argument, sources);
-    if (parsed.values.json) {
-      context.stdout.write(`${JSON.stringify({ ...summary(entry), spec: entry.spec }, null, 2)}\n`);
-    } else {
-      context.stdout.write(`${showText(entry, context)}\n`);
+    // The composition adds plugin specs to the seeds and the extra folders; it starts no runtime.
+    const composition = await composeForCli(context, { specsDirectories: sources.extraDirectories });
+    try {
+      return show(composition.specs.values(), action === "show" ? composition.resolveSpec(argument) : undefined, Boolean(parsed.values.json), context);
+    } finally {
+      await composition.close();
     }
-    return EXIT_CODES.ok;
   },
 });
+
+function show(entries: SpecEntry[], one: SpecEntry | undefined, json: boolean, context: CliContext): number {
+  if (!one) {
+    if (json) {
+      context.stdout.write(`${JSON.stringify(entries.map(summary), null, 2)}\n`);
+      return EXIT_CODES.ok;
+    }
+    const rows = [["ID", "CATEGORY", "SIZES", "TARGETS", "BASELINE", "DESCRIPTION"]];
+    for (const entry of entries) {
+      const info = summary(entry);
+      rows.push([info.id, info.category, info.sizes.join(","), info.targets.join(","), info.baselines.join(",") || "-", info.description.replace(/\s+/g, " ")]);
+    }
+    context.stdout.write(`${table(rows, context.stdout.columns ?? 160)}\n${entries.length} specs\n`);
+    return EXIT_CODES.ok;
+  }
+  const entry = one;
+  if (json) {
+    context.stdout.write(`${JSON.stringify({ ...summary(entry), spec: entry.spec }, null, 2)}\n`);
+  } else {
+    context.stdout.write(`${showText(entry, context)}\n`);
+  }
+  return EXIT_CODES.ok;
+}
