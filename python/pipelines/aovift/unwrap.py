@@ -42,10 +42,12 @@ class _NeumannPoisson:
         return solution[..., : self.height, : self.width]
 
 
-def unwrap_phase(wrapped: torch.Tensor, mask: torch.Tensor | None = None, iterations: int = 60, tolerance: float = 1e-6) -> torch.Tensor:
+def unwrap_phase(wrapped: torch.Tensor, mask: torch.Tensor | None = None, iterations: int = 60, tolerance: float = 1e-6,
+                 quality: torch.Tensor | None = None) -> torch.Tensor:
     """Unwraps phase maps (..., H, W) within a mask; pixels outside the mask are returned as 0.
 
-    The least-squares solution is robust to isolated noisy pixels; it is then shifted by the best
+    The weighted least-squares solution (weights: the mask times an optional quality map in [0, 1],
+    e.g. the OTF amplitude) is robust to isolated noisy pixels; it is then shifted by the best
     constant and snapped to the nearest 2*pi multiple of the wrapped input, so consistent phase is
     recovered exactly.
     """
@@ -57,6 +59,9 @@ def unwrap_phase(wrapped: torch.Tensor, mask: torch.Tensor | None = None, iterat
         weights = torch.ones_like(phase)
     else:
         weights = torch.broadcast_to(mask, shape).reshape(phase.shape).to(torch.float64)
+    inside_mask = weights > 0
+    if quality is not None:
+        weights = weights * torch.broadcast_to(quality, shape).reshape(phase.shape).to(torch.float64).clamp(0, 1)
     weight_y = weights[..., 1:, :] * weights[..., :-1, :]
     weight_x = weights[..., :, 1:] * weights[..., :, :-1]
     gradient_y, gradient_x = _forward_differences(phase)
@@ -86,11 +91,11 @@ def unwrap_phase(wrapped: torch.Tensor, mask: torch.Tensor | None = None, iterat
         beta = torch.where(rho.abs() > 1e-30, rho_next / rho, torch.zeros_like(rho))
         direction = preconditioned + beta[:, None, None] * direction
         rho = rho_next
-    offset = torch.angle((weights * torch.exp(1j * (phase - solution))).sum(dim=(-2, -1)))
+    offset = torch.angle((inside_mask * torch.exp(1j * (phase - solution))).sum(dim=(-2, -1)))
     solution = solution + offset[:, None, None]
     congruent = phase + TWO_PI * torch.round((solution - phase) / TWO_PI)
     # The global 2*pi multiple is arbitrary; fix it so the masked mean lies in [-pi, pi).
-    inside = (weights > 0).to(torch.float64)
+    inside = inside_mask.to(torch.float64)
     mean = (congruent * inside).sum(dim=(-2, -1)) / inside.sum(dim=(-2, -1)).clamp_min(1)
     congruent = congruent - TWO_PI * torch.round(mean / TWO_PI)[:, None, None]
-    return (congruent * (weights > 0)).reshape(shape).to(wrapped.dtype)
+    return (congruent * inside_mask).reshape(shape).to(wrapped.dtype)
