@@ -11,3 +11,5 @@ export { createRandom } from "./evolve/random.js";
 export * from "./policies/index.js";
 export { RunDatabase, type RunRow, type RunStatus, type StoredCandidate } from "./runs/run-database.js";
 export { listRunIds, newRunId, resolveRunFolder, runPaths, kernelExtension } from "./runs/run-paths.js";
+export { writeRunReport } from "./runs/report/write-report.js";
+export { collectReportData, type ReportData } from "./runs/report/report-data.js";
