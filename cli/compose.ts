@@ -12,6 +12,7 @@ import { HashingEmbedder } from "../retrieval/hashing-embedder.js";
 import { KnowledgeStore } from "../retrieval/knowledge-store.js";
 import { loadDocuments } from "../retrieval/load-documents.js";
 import { createSearchDocsTool } from "../tools/search-docs.js";
+import { createExfmTools } from "../tools/exfm/index.js";
 import { createLlmOperator } from "../agents/llm-operator-factory.js";
 import { createAutotuneOperator } from "../agents/autotune-operator.js";
 import type { ModelConfig } from "../agents/models.js";
@@ -72,7 +73,7 @@ export interface Composition {
   seedsFor(spec: KernelSpec, platform: Platform): SeedKernel[];
   /** The knowledge store over docsFolders, opened and synced on first use. */
   knowledgeStore(): Promise<KnowledgeStore>;
-  /** search_docs, the pipeline tools and the plugin tools. */
+  /** search_docs, the pipeline tools (ExFM) and the plugin tools. */
   extraTools(): Promise<StructuredToolInterface[]>;
   /** Stops the runtime and closes plugin platforms. */
   close(): Promise<void>;
@@ -265,7 +266,12 @@ export async function compose(options: ComposeOptions): Promise<Composition> {
     },
     knowledgeStore,
     async extraTools() {
-      return [createSearchDocsTool(await knowledgeStore()) as unknown as StructuredToolInterface, ...pluginTools];
+      const pipelines = { python: options.python, pythonPath: options.pythonPath };
+      return [
+        createSearchDocsTool(await knowledgeStore()) as unknown as StructuredToolInterface,
+        ...createExfmTools({ ...pipelines, workDirectory: join(options.cacheDirectory, "pipelines", "exfm") }),
+        ...pluginTools,
+      ];
     },
     async close() {
       await Promise.allSettled([builtin.close(), ...pluginPlatforms.map((platform) => platform.close())]);
