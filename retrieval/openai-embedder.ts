@@ -35,6 +35,8 @@ export class OpenAIEmbedder implements Embedder {
       dimensions: options.requestDimensions ? options.dimensions : undefined,
       apiKey: options.apiKey ?? "unused",
       batchSize: options.batchSize ?? 128,
+      // Ask for plain floats: local servers (vLLM, Ollama, llama.cpp) do not all implement base64.
+      encodingFormat: "float",
       configuration: options.baseURL ? { baseURL: options.baseURL } : undefined,
     });
   }
