@@ -1,0 +1,91 @@
+"""Deterministic input tensors for a spec at one size and seed, identical in the runtime and in the worker."""
+import numpy as np
+import torch
+
+from .shape_expression import evaluate_shape_expression
+from .spec import FLOAT_DTYPES, resolve_shape
+
+TORCH_DTYPES = {
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "int32": torch.int32,
+    "int64": torch.int64,
+    "uint8": torch.uint8,
+    "bool": torch.bool,
+}
+
+DTYPE_NAMES = {value: key for key, value in TORCH_DTYPES.items()}
+
+
+def _random_state(seed, size_name, index):
+    # A SeedSequence over (seed, size, input index): independent streams, stable across processes.
+    size_key = int.from_bytes(size_name.encode("utf-8")[:8].ljust(8, b"\0"), "little")
+    return np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, size_key, index])
+
+
+def _offsets(generator, length, total):
+    if length < 1:
+        raise ValueError("an offsets tensor needs at least one entry")
+    if length == 1:
+        return np.array([total], dtype=np.int64) if total else np.zeros(1, dtype=np.int64)
+    cuts = np.sort(generator.integers(0, total + 1, size=length - 2)) if length > 2 else np.zeros(0, dtype=np.int64)
+    if length >= 4:
+        # Guarantee one empty segment so kernels meet the edge case on every trial.
+        cuts[1] = cuts[0]
+    return np.concatenate([[0], cuts, [total]]).astype(np.int64)
+
+
+def _values(init, dtype, shape, dimensions, generator):
+    kind = init.get("kind") if init else ("normal" if dtype in FLOAT_DTYPES else ("binary" if dtype == "bool" else "integers"))
+    count = int(np.prod(shape)) if shape else 1
+    if kind == "normal":
+        return generator.normal(float(init.get("mean", 0.0)) if init else 0.0, float(init.get("std", 1.0)) if init else 1.0, size=count)
+    if kind == "uniform":
+        return generator.uniform(float(init.get("low", 0.0)), float(init.get("high", 1.0)), size=count)
+    if kind == "integers":
+        low = int(evaluate_shape_expression(init.get("low", 0), dimensions)) if init else 0
+        high = int(evaluate_shape_expression(init["high"], dimensions)) if init else 10
+        if high <= low:
+            raise ValueError(f"integers init needs high > low, got low={low} high={high}")
+        return generator.integers(low, high, size=count)
+    if kind == "offsets":
+        if len(shape) != 1:
+            raise ValueError("an offsets tensor must be one-dimensional")
+        return _offsets(generator, shape[0], int(evaluate_shape_expression(init["total"], dimensions)))
+    if kind == "binary":
+        return (generator.random(size=count) < float(init.get("probability", 0.5) if init else 0.5)).astype(np.int64)
+    if kind == "constant":
+        return np.full(count, float(init["value"]))
+    raise ValueError(f"unknown init kind '{kind}'")
+
+
+def generate_inputs(spec, size_name, seed):
+    """Builds the input tensors (CPU, contiguous) for one size and seed, in the spec's order."""
+    dimensions = spec["sizes"][size_name]
+    tensors = []
+    for index, tensor_spec in enumerate(spec["inputs"]):
+        shape = resolve_shape(tensor_spec["shape"], dimensions)
+        generator = _random_state(seed, size_name, index)
+        values = _values(tensor_spec.get("init"), tensor_spec["dtype"], shape, dimensions, generator)
+        dtype = TORCH_DTYPES[tensor_spec["dtype"]]
+        if tensor_spec["dtype"] in FLOAT_DTYPES:
+            tensor = torch.from_numpy(np.asarray(values, dtype=np.float64)).to(dtype)
+        elif tensor_spec["dtype"] == "bool":
+            tensor = torch.from_numpy(np.asarray(values) != 0)
+        else:
+            tensor = torch.from_numpy(np.asarray(values).astype(np.int64)).to(dtype)
+        tensors.append(tensor.reshape(shape).contiguous())
+    return tensors
+
+
+def output_shapes(spec, size_name):
+    """The resolved shapes of the spec's outputs at one size."""
+    dimensions = spec["sizes"][size_name]
+    return [resolve_shape(tensor["shape"], dimensions) for tensor in spec["outputs"]]
+
+
+def trial_seed(base_seed, size_index, trial, round_index=0):
+    """The seed of one correctness trial; round 1 is re-verification on fresh inputs, round 2 the timing inputs."""
+    return base_seed + 100_000 * round_index + 1_000 * size_index + trial

@@ -1,0 +1,1 @@
+"""Runtime platforms (plug-ins), looked up by id in registry.py."""

@@ -1,0 +1,182 @@
+"""The `cpu` platform: C++17 kernels with the C ABI of docs/abi-cpu.md, compiled by a confined g++ and called through ctypes."""
+import ctypes
+import hashlib
+import os
+import shutil
+import stat
+import subprocess
+import time
+
+from ..hardware import cpu_hardware_profile, cpu_model_name
+from .base import CompileResult, MissingEntry, Platform, fill_garbage
+
+BASE_FLAGS = ["-std=c++17", "-O3", "-march=native", "-fopenmp", "-fPIC", "-shared"]
+LOG_LIMIT = 4096
+
+_compiler_versions = {}
+
+
+def compiler_version(compiler):
+    """The compiler's `--version` first line (part of the cache key), cached per process."""
+    if compiler not in _compiler_versions:
+        output = subprocess.run([compiler, "--version"], capture_output=True, text=True, timeout=30).stdout
+        _compiler_versions[compiler] = output.splitlines()[0] if output else compiler
+    return _compiler_versions[compiler]
+
+
+def _copy_out(source, destination):
+    # The file was written by the confined user: refuse links and special files.
+    descriptor = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(descriptor, "rb") as reader:
+        if not stat.S_ISREG(os.fstat(reader.fileno()).st_mode):
+            raise OSError(f"{source} is not a regular file")
+        temporary = f"{destination}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+        with open(temporary, "wb") as writer:
+            shutil.copyfileobj(reader, writer)
+    os.replace(temporary, destination)
+
+
+def truncate_log(text, directory, limit=LOG_LIMIT):
+    """The first `limit` characters of a compiler log (the first errors), without the private folder's path."""
+    text = text.replace(directory + "/", "").replace(directory, ".")
+    return text if len(text) <= limit else text[:limit] + f"\n... ({len(text) - limit} more characters)"
+
+
+class NativeBinding:
+    """One prepared ctypes call: input pointers, preallocated outputs, dimensions and scalars."""
+
+    def __init__(self, function, inputs, outputs, dimensions, scalars):
+        self.function = function
+        self.inputs = inputs
+        self.outputs = outputs
+        pointers = [ctypes.c_void_p(tensor.data_ptr()) for tensor in list(inputs) + list(outputs)]
+        self.arguments = pointers + [ctypes.c_int64(value) for value in dimensions] + [ctypes.c_double(value) for value in scalars]
+
+    def __call__(self):
+        self.function(*self.arguments)
+        return self.outputs
+
+    def refill(self):
+        """Refills the outputs with garbage before a checked call."""
+        for tensor in self.outputs:
+            fill_garbage(tensor)
+
+
+class NativeKernel:
+    """A loaded shared library exporting `kernel`."""
+
+    returns_outputs = False
+
+    def __init__(self, function, allocate):
+        self.function = function
+        self.allocate = allocate
+
+    def bind(self, inputs, dimensions, scalars, output_specs):
+        """Allocates garbage-filled outputs and fixes the argument list of one call."""
+        outputs = [self.allocate(shape, dtype) for shape, dtype in output_specs]
+        return NativeBinding(self.function, inputs, outputs, list(dimensions), [float(value) for value in scalars.values()])
+
+
+class CpuPlatform(Platform):
+    """C++ (and KernelBench Python) candidates on the host CPU."""
+
+    id = "cpu"
+    languages = ("cpp", "python")
+    default_capacity = 1
+    artifact_names = {"cpp": "kernel.so", "python": "candidate.py"}
+
+    def __init__(self, cache_dir=None, compiler="g++"):
+        super().__init__(cache_dir)
+        self.compiler = shutil.which(compiler) or compiler
+
+    def availability(self):
+        """Available where a C++ compiler is on PATH."""
+        if not os.path.isfile(self.compiler):
+            return False, "no g++ on PATH"
+        return True, None
+
+    def cache_key(self, source, flags):
+        """sha256 over the source, the compiler version, the flags and the CPU model (-march=native)."""
+        material = "\0".join([source, compiler_version(self.compiler), " ".join(flags), cpu_model_name()])
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+    def compile(self, candidate, options, sandbox):
+        """Compiles a cpp candidate into a cached .so, confined like a candidate and bounded in time."""
+        if candidate["language"] != "cpp":
+            return super().compile(candidate, options, sandbox)
+        available, reason = self.availability()
+        if not available:
+            return CompileResult(reason="unsupported_platform", message=reason)
+        flags = BASE_FLAGS + list(candidate.get("compileFlags") or [])
+        key = self.cache_key(candidate["source"], flags)
+        folder = os.path.join(self.cache_dir, "cpp", key)
+        artifact = os.path.join(folder, "kernel.so")
+        command = " ".join([os.path.basename(self.compiler), *flags, "-o", "kernel.so", "kernel.cpp"])
+        version = compiler_version(self.compiler)
+        if os.path.exists(artifact):
+            return CompileResult(artifact=artifact, cached=True, seconds=0.0, command=command, compiler=version)
+        started = time.perf_counter()
+        directory = sandbox.make_directory()
+        try:
+            source_path = os.path.join(directory, "kernel.cpp")
+            with open(source_path, "w", encoding="utf-8") as handle:
+                handle.write(candidate["source"])
+            if sandbox.drop_user:
+                os.chown(source_path, sandbox.uid, sandbox.gid)
+            limits = {
+                "fileBytes": 1 << 30,
+                "openFiles": 256,
+                "cpuSeconds": int(options["compileTimeLimitSeconds"]) * 2 + 5,
+                "processes": sandbox.process_limit(4),
+                "addressSpaceBytes": max(options["memoryLimitMb"], 4096) << 20,
+            }
+            environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": directory, "TMPDIR": directory, "LANG": "C"}
+            argv = [self.compiler, *flags, "-o", "kernel.so", "kernel.cpp"]
+            status, log, timed_out = sandbox.run_command(argv, directory, limits, environment, options["compileTimeLimitSeconds"])
+            seconds = time.perf_counter() - started
+            log = truncate_log(log, directory)
+            if timed_out:
+                return CompileResult(reason="compile_timeout", seconds=seconds, command=command, compiler=version, log=log,
+                                     message=f"the compiler ran longer than {options['compileTimeLimitSeconds']:g} s")
+            built = os.path.join(directory, "kernel.so")
+            if not status or status.get("exitCode") != 0 or not os.path.exists(built):
+                first = next((line for line in log.splitlines() if "error" in line), "the compiler failed")
+                return CompileResult(reason="compile_error", seconds=seconds, command=command, compiler=version, log=log,
+                                     message=first.strip()[:300])
+            os.makedirs(folder, exist_ok=True)
+            _copy_out(built, artifact)
+            return CompileResult(artifact=artifact, cached=False, seconds=seconds, command=command, compiler=version, log=log)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def hardware_profile(self):
+        """Model, cores, SIMD flags, caches, memory, measured copy bandwidth and the compiler."""
+        profile = cpu_hardware_profile()
+        if os.path.isfile(self.compiler):
+            profile["compiler"] = compiler_version(self.compiler)
+        return profile
+
+    def load(self, artifact_path, language, spec):
+        """Opens the shared library and types `kernel` per the ABI (pointers, int64 dimensions, double scalars)."""
+        if language != "cpp":
+            return super().load(artifact_path, language, spec)
+        library = ctypes.CDLL(os.path.abspath(artifact_path), mode=os.RTLD_NOW | os.RTLD_LOCAL)
+        try:
+            function = library.kernel
+        except AttributeError as error:
+            raise MissingEntry("the library exports no function `kernel` (declare it extern \"C\")") from error
+        pointer_count = len(spec["inputs"]) + len(spec["outputs"])
+        function.argtypes = (
+            [ctypes.c_void_p] * pointer_count + [ctypes.c_int64] * len(spec["dimensions"]) + [ctypes.c_double] * len(spec["scalars"])
+        )
+        function.restype = None
+        return NativeKernel(function, self.allocate)
+
+    def worker_setup(self, threads):
+        """Gives torch and OpenMP the same thread count."""
+        super().worker_setup(threads)
+        try:
+            # libgomp may already be initialised in this process (torch); the call applies the count regardless.
+            ctypes.CDLL("libgomp.so.1").omp_set_num_threads(ctypes.c_int(threads))
+        except OSError:
+            pass

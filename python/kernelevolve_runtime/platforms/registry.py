@@ -1,0 +1,11 @@
+"""The runtime's platform plug-ins by id; cuda and triton register here when they exist."""
+from .cpu import CpuPlatform
+
+PLATFORM_CLASSES = {"cpu": CpuPlatform}
+
+
+def create_platform(platform_id, cache_dir=None):
+    """Instantiates a platform by id; an unknown id names the known ones."""
+    if platform_id not in PLATFORM_CLASSES:
+        raise KeyError(f"unknown platform '{platform_id}'; known platforms: {', '.join(sorted(PLATFORM_CLASSES))}")
+    return PLATFORM_CLASSES[platform_id](cache_dir=cache_dir)

@@ -1,0 +1,342 @@
+"""The runtime's side of the sandbox: starts the zygote, spawns confined processes, enforces wall time and kills them whole."""
+import json
+import os
+import pwd
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+PYTHON_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MAX_MESSAGE_BYTES = 4 << 20
+
+
+class WorkerTimeout(Exception):
+    """The confined process did not answer before its deadline."""
+
+
+class WorkerDied(Exception):
+    """The confined process ended (crash, limit, exit) before answering."""
+
+
+class WorkerProtocolError(Exception):
+    """The confined process answered something that is not one JSON object per line."""
+
+
+def _nobody():
+    try:
+        entry = pwd.getpwnam("nobody")
+        return entry.pw_uid, entry.pw_gid
+    except KeyError:
+        return 65534, 65534
+
+
+def _process_count(uid):
+    count = 0
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.stat(f"/proc/{name}").st_uid == uid:
+                    count += len(os.listdir(f"/proc/{name}/task"))
+            except OSError:
+                continue
+    return count
+
+
+def _alive(pid):
+    # A zombie has finished: its parent (the zygote, which ignores SIGCHLD) reaps it.
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def default_temp_root():
+    """A memory-backed folder when there is one (fast transfers), else the system's temp folder."""
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+
+
+class ConfinedProcess:
+    """One spawned supervisor and its confined child: a line channel, a status channel and a kill switch."""
+
+    def __init__(self, supervisor_pid, command_write, response_read, status_read, directory, log_name):
+        self.supervisor_pid = supervisor_pid
+        self.directory = directory
+        self.log_name = log_name
+        self._command = command_write
+        self._response = response_read
+        self._status = status_read
+        self._buffer = b""
+        self._status_buffer = b""
+        self.child_pid = None
+        self.namespaces = {"network": False, "pidNamespace": False}
+        self.killed = False
+        self._read_status_line(time.monotonic() + 10)
+
+    def _read_status_line(self, deadline):
+        while b"\n" not in self._status_buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._status < 0:
+                return None
+            ready, _, _ = select.select([self._status], [], [], remaining)
+            if not ready:
+                return None
+            chunk = os.read(self._status, 4096)
+            if not chunk:
+                return None
+            self._status_buffer += chunk
+        line, self._status_buffer = self._status_buffer.split(b"\n", 1)
+        message = json.loads(line.decode())
+        if "child" in message:
+            self.child_pid = message["child"]
+            self.namespaces = {"network": message["network"], "pidNamespace": message["pidNamespace"]}
+        return message
+
+    def send(self, message):
+        """Writes one JSON line to the child; a closed pipe means it died."""
+        data = (json.dumps(message) + "\n").encode()
+        try:
+            while data:
+                written = os.write(self._command, data)
+                data = data[written:]
+        except OSError as error:
+            raise WorkerDied("the worker closed its command channel") from error
+
+    def receive(self, timeout):
+        """Reads the child's next JSON line within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WorkerTimeout(f"no answer within {timeout:.1f} s")
+            ready, _, _ = select.select([self._response], [], [], remaining)
+            if not ready:
+                raise WorkerTimeout(f"no answer within {timeout:.1f} s")
+            chunk = os.read(self._response, 1 << 16)
+            if not chunk:
+                raise WorkerDied("the worker ended")
+            self._buffer += chunk
+            if len(self._buffer) > MAX_MESSAGE_BYTES:
+                raise WorkerProtocolError("the worker's answer is too long")
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        try:
+            message = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as error:
+            raise WorkerProtocolError(f"the worker wrote a line that is not JSON: {line[:200]!r}") from error
+        if not isinstance(message, dict):
+            raise WorkerProtocolError("the worker's answer is not an object")
+        return message
+
+    def kill(self):
+        """SIGKILLs the namespace's init (taking every process in it) and the whole process group."""
+        self.killed = True
+        if self.child_pid:
+            try:
+                os.kill(self.child_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            os.killpg(self.supervisor_pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def exit_status(self, timeout=2.0):
+        """The child's end: {'exitCode': n} or {'signal': n}; None if the supervisor was killed first or the time ran out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self._read_status_line(deadline)
+            if message is None or "child" not in message:
+                return message
+
+    def log_tail(self, limit=4096):
+        """The last bytes the child wrote to stdout/stderr."""
+        path = os.path.join(self.directory, self.log_name)
+        try:
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            return ""
+        with os.fdopen(descriptor, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - limit))
+            return handle.read(limit).decode("utf-8", "replace")
+
+    def wait_gone(self, timeout=5.0):
+        """Waits until the supervisor and the child have exited (SIGKILL is asynchronous); False if they outlive timeout."""
+        deadline = time.monotonic() + timeout
+        pids = [pid for pid in (self.child_pid, self.supervisor_pid) if pid]
+        while time.monotonic() < deadline:
+            if not any(_alive(pid) for pid in pids):
+                return True
+            time.sleep(0.005)
+        return False
+
+    def close(self):
+        """Kills what is left, waits until it is gone and closes the channels; safe to call twice."""
+        self.kill()
+        if not self.wait_gone():
+            print(f"kernelevolve sandbox: process {self.child_pid} outlived SIGKILL", file=sys.stderr)
+        for descriptor in (self._command, self._response, self._status):
+            if descriptor >= 0:
+                try:
+                    os.close(descriptor)
+                except OSError:
+                    pass
+        self._command = self._response = self._status = -1
+
+
+class Sandbox:
+    """Owns the zygote and hands out confined processes; degrades each isolation layer the OS refuses."""
+
+    def __init__(self, isolate_network=True, pid_namespace=True, drop_user=True, temp_root=None, python=None):
+        self.isolate_network = isolate_network
+        self.pid_namespace = pid_namespace
+        self.drop_user = drop_user and os.geteuid() == 0
+        self.temp_root = temp_root or default_temp_root()
+        self.python = python or sys.executable
+        self.uid, self.gid = _nobody() if self.drop_user else (None, None)
+        self._lock = threading.Lock()
+        self._zygote = None
+        self._control = None
+        self._probe = {"network": False, "pidNamespace": False}
+        # What the confined user must be able to read: the interpreter, its packages and this package.
+        self.expose_paths = sorted({sys.base_prefix, sys.prefix, PYTHON_ROOT, *[path for path in sys.path if os.path.isdir(path)]})
+
+    def start(self):
+        """Starts the zygote (about a second: it imports torch) unless it is running."""
+        with self._lock:
+            self._start_locked()
+
+    def _start_locked(self):
+        if self._zygote is not None and self._zygote.poll() is None:
+            return
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        environment = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "PYTHONPATH": PYTHON_ROOT,
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONUNBUFFERED": "1",
+            # Fewer malloc arenas keep the address space (RLIMIT_AS) close to what is really used.
+            "MALLOC_ARENA_MAX": "2",
+        }
+        for key in ("CUDA_VISIBLE_DEVICES", "TRITON_INTERPRET"):
+            if key in os.environ:
+                environment[key] = os.environ[key]
+        # A fresh exec with an allowlisted environment: the runtime's secrets never enter the zygote's memory.
+        self._zygote = subprocess.Popen(
+            [self.python, "-m", "kernelevolve_runtime.zygote", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=sys.stderr.fileno(),
+            cwd="/",
+        )
+        theirs.close()
+        ours.settimeout(120)
+        ready = json.loads(ours.recv(1 << 16).decode())
+        ours.settimeout(None)
+        self._control = ours
+        self._probe = {"network": bool(ready.get("network")), "pidNamespace": bool(ready.get("pidNamespace"))}
+
+    def capabilities(self):
+        """Which isolation mechanisms are active, in the shape of hello's `sandbox`."""
+        self.start()
+        return {
+            "network": self.isolate_network and self._probe["network"],
+            "pidNamespace": self.pid_namespace and self._probe["pidNamespace"],
+            "dropUser": self.drop_user,
+        }
+
+    def make_directory(self):
+        """A private folder for one confined process, owned by the user it will run as."""
+        directory = tempfile.mkdtemp(prefix="kernelevolve-", dir=self.temp_root)
+        if self.drop_user:
+            os.chown(directory, self.uid, self.gid)
+        os.chmod(directory, 0o700)
+        return directory
+
+    def process_limit(self, threads):
+        """RLIMIT_NPROC for a child: it counts every process of the child's user, so leave room for the threads it needs."""
+        allowance = 64 + 4 * threads
+        return allowance if self.drop_user else _process_count(os.getuid()) + allowance
+
+    def _send_job(self, job, descriptors):
+        socket.send_fds(self._control, [json.dumps(job).encode()], descriptors)
+        return json.loads(self._control.recv(1 << 16).decode())
+
+    def spawn(self, kind, directory, limits, environment, argv=None, log_name="worker.log"):
+        """Starts a confined process: 'worker' runs worker.serve_worker, 'command' execs argv."""
+        command_read, command_write = os.pipe()
+        response_read, response_write = os.pipe()
+        status_read, status_write = os.pipe()
+        job = {
+            "kind": kind,
+            "directory": directory,
+            "logName": log_name,
+            "uid": self.uid,
+            "gid": self.gid,
+            "isolateNetwork": self.isolate_network,
+            "pidNamespace": self.pid_namespace,
+            "limits": limits,
+            "environment": environment,
+            "argv": argv,
+            "exposePaths": self.expose_paths,
+        }
+        descriptors = [command_read, response_write, status_write]
+        try:
+            with self._lock:
+                self._start_locked()
+                try:
+                    answer = self._send_job(job, descriptors)
+                except (OSError, ValueError):
+                    # The zygote died (e.g. killed from outside): start a new one, once.
+                    self._zygote = None
+                    self._start_locked()
+                    answer = self._send_job(job, descriptors)
+        except BaseException:
+            for descriptor in (command_write, response_read, status_read):
+                os.close(descriptor)
+            raise
+        finally:
+            for descriptor in descriptors:
+                os.close(descriptor)
+        if "pid" not in answer:
+            raise RuntimeError(f"the zygote refused to spawn: {answer}")
+        return ConfinedProcess(answer["pid"], command_write, response_read, status_read, directory, log_name)
+
+    def run_command(self, argv, directory, limits, environment, timeout, log_name="command.log"):
+        """Runs a program confined (the compiler); returns (status, log, timed_out)."""
+        process = self.spawn("command", directory, limits, environment, argv=argv, log_name=log_name)
+        try:
+            status = process.exit_status(timeout)
+            timed_out = status is None
+            if timed_out:
+                process.kill()
+            return status, process.log_tail(64 * 1024), timed_out
+        finally:
+            process.close()
+
+    def close(self):
+        """Stops the zygote; confined processes die with it (parent-death signal)."""
+        with self._lock:
+            if self._control is not None:
+                self._control.close()
+                self._control = None
+            if self._zygote is not None:
+                try:
+                    self._zygote.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    self._zygote.kill()
+                    self._zygote.wait()
+                self._zygote = None
+
+
+def remove_directory(directory):
+    """Deletes a confined process's folder without following links it may have planted."""
+    shutil.rmtree(directory, ignore_errors=True)

@@ -1,0 +1,55 @@
+"""Static checks on a candidate's source before anything is compiled or run.
+
+Each check has a name, a default mode (strict rejects, warn records) and a function returning
+findings. Extend CHECKS to add checks (e.g. KernelBench reward-hack patterns); options.staticChecks
+overrides the mode per check name ("strict", "warn" or "off").
+"""
+
+
+def _line_of(source, offset):
+    return source.count("\n", 0, offset) + 1
+
+
+def check_forbidden_calls(source, language, spec):
+    """Finds the spec's constraints.forbiddenCalls substrings in the source."""
+    findings = []
+    for needle in spec.get("constraints", {}).get("forbiddenCalls", []) or []:
+        if not needle:
+            continue
+        offset = source.find(needle)
+        if offset >= 0:
+            findings.append({"message": f"the source uses '{needle}', which this spec forbids", "line": _line_of(source, offset)})
+    return findings
+
+
+# name -> (default mode, function(source, language, spec) -> [{message, line?}])
+CHECKS = {
+    "forbidden_call": ("strict", check_forbidden_calls),
+}
+
+# The failure reason a strict finding of each check produces; other checks give "static_check".
+REASONS = {"forbidden_call": "forbidden_call"}
+
+
+def run_static_checks(source, language, spec, modes=None):
+    """Runs every check not switched off and returns StaticFinding dicts (check, severity, message, line)."""
+    modes = modes or {}
+    findings = []
+    for name, (default_mode, check) in CHECKS.items():
+        mode = modes.get(name, default_mode)
+        if mode == "off":
+            continue
+        for finding in check(source, language, spec):
+            entry = {"check": name, "severity": mode, "message": finding["message"]}
+            if finding.get("line") is not None:
+                entry["line"] = finding["line"]
+            findings.append(entry)
+    return findings
+
+
+def rejection_reason(findings):
+    """The failure reason of the first strict finding, or None when nothing is strict."""
+    for finding in findings:
+        if finding["severity"] == "strict":
+            return REASONS.get(finding["check"], "static_check")
+    return None

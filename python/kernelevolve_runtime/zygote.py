@@ -1,0 +1,226 @@
+"""The zygote: a clean-environment process that has imported torch and forks one confined process per candidate.
+
+Run by sandbox.Sandbox as `python -m kernelevolve_runtime.zygote <socket fd>`; it never computes, so
+forking it is safe and cheap. Each spawn forks a supervisor (own session, namespaces) which forks
+the confined child (limits, user nobody, private folder, allowlisted environment).
+"""
+import ctypes
+import json
+import os
+import resource
+import signal
+import socket
+import sys
+
+from . import mounts
+
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+PR_SET_PDEATHSIG = 1
+PR_SET_NO_NEW_PRIVS = 38
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _prctl(option, value):
+    return _libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0) == 0
+
+
+def _unshare(flags):
+    return _libc.unshare(ctypes.c_int(flags)) == 0
+
+
+def enter_namespaces(network, pid_namespace):
+    """Unshares the network and pid namespaces where the OS allows it; returns which took effect."""
+    wanted = (CLONE_NEWNET if network else 0) | (CLONE_NEWPID if pid_namespace else 0)
+    if not wanted:
+        return False, False
+    # Without root, a user namespace grants the capability the other two need.
+    extra = 0 if os.geteuid() == 0 else CLONE_NEWUSER
+    if _unshare(wanted | extra):
+        return bool(network), bool(pid_namespace)
+    got_network = bool(network) and _unshare(CLONE_NEWNET | extra)
+    got_pid = bool(pid_namespace) and _unshare(CLONE_NEWPID | (0 if got_network else extra))
+    return got_network, got_pid
+
+
+def _close_other_descriptors(keep):
+    previous = 3
+    for descriptor in sorted(keep) + [os.sysconf("SC_OPEN_MAX")]:
+        if descriptor > previous:
+            os.closerange(previous, descriptor)
+        previous = max(previous, descriptor + 1)
+
+
+def _virtual_memory_bytes():
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _set_limit(kind, value):
+    try:
+        resource.setrlimit(kind, (value, value))
+    except (ValueError, OSError) as error:
+        print(f"kernelevolve sandbox: cannot set limit {kind}: {error}", file=sys.stderr)
+
+
+def _confine(job):
+    """Applies limits, the private folder, the user drop and the environment allowlist in the child."""
+    limits = job["limits"]
+    _set_limit(resource.RLIMIT_CORE, 0)
+    _set_limit(resource.RLIMIT_FSIZE, limits["fileBytes"])
+    _set_limit(resource.RLIMIT_NOFILE, limits["openFiles"])
+    _set_limit(resource.RLIMIT_CPU, limits["cpuSeconds"])
+    _set_limit(resource.RLIMIT_NPROC, limits["processes"])
+    if limits.get("addressSpaceBytes"):
+        # On top of what the already-imported runtime occupies, so the number means "what the candidate may add".
+        _set_limit(resource.RLIMIT_AS, _virtual_memory_bytes() + limits["addressSpaceBytes"])
+    os.chdir(job["directory"])
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    log = os.open(os.path.join(job["directory"], job.get("logName", "worker.log")), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(null)
+    os.close(log)
+    if job.get("uid") is not None and os.geteuid() == 0:
+        os.setgroups([])
+        os.setgid(job["gid"])
+        os.setuid(job["uid"])
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    # Set after the user change, which clears it: the child dies with its supervisor.
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    os.environ.clear()
+    os.environ.update(job["environment"])
+
+
+def _supervise(job, descriptors):
+    """The supervisor: own session, namespaces, then forks the confined child and reports its fate."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.setsid()
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    command_read, response_write, status_write = descriptors
+    _close_other_descriptors({command_read, response_write, status_write})
+    network, pid_namespace = enter_namespaces(job["isolateNetwork"], job["pidNamespace"])
+    if job.get("uid") is not None and os.geteuid() == 0:
+        # The dropped user must still reach the Python installation (e.g. a pyenv under /root).
+        try:
+            mounts.expose(mounts.paths_to_expose(job.get("exposePaths") or []))
+        except OSError as error:
+            print(f"kernelevolve sandbox: cannot expose paths: {error}", file=sys.stderr)
+    child = os.fork()
+    if child == 0:
+        code = 0
+        try:
+            os.close(status_write)
+            _confine(job)
+            if job["kind"] == "command":
+                os.close(command_read)
+                os.close(response_write)
+                os.execve(job["argv"][0], job["argv"], job["environment"])
+            from .worker import serve_worker
+
+            serve_worker(command_read, response_write)
+        except SystemExit as error:
+            code = error.code if isinstance(error.code, int) else 1
+        except BaseException as error:  # noqa: BLE001 - the child must never return into the zygote's loop
+            print(f"kernelevolve sandbox: child failed: {error!r}", file=sys.stderr)
+            code = 121
+        finally:
+            os._exit(code)
+    os.close(command_read)
+    os.close(response_write)
+    status = os.fdopen(status_write, "w")
+    status.write(json.dumps({"child": child, "network": network, "pidNamespace": pid_namespace}) + "\n")
+    status.flush()
+    _, wait_status = os.waitpid(child, 0)
+    if os.WIFSIGNALED(wait_status):
+        status.write(json.dumps({"signal": os.WTERMSIG(wait_status)}) + "\n")
+    else:
+        status.write(json.dumps({"exitCode": os.WEXITSTATUS(wait_status)}) + "\n")
+    status.flush()
+    os._exit(0)
+
+
+def _probe():
+    """Forks once to learn which namespaces this OS grants (reported by hello)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        network, pid_namespace = enter_namespaces(True, True)
+        os.write(write_end, json.dumps({"network": network, "pidNamespace": pid_namespace}).encode())
+        os._exit(0)
+    os.close(write_end)
+    data = os.read(read_end, 4096)
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    try:
+        return json.loads(data.decode())
+    except ValueError:
+        return {"network": False, "pidNamespace": False}
+
+
+def _prewarm():
+    """Pays numpy's lazy first-use costs once here instead of in every worker; no torch op runs (no thread pools)."""
+    import io
+
+    import numpy
+
+    generator = numpy.random.default_rng([1, 2, 3])
+    buffer = io.BytesIO()
+    numpy.save(buffer, generator.normal(size=4), allow_pickle=False)
+    buffer.seek(0)
+    numpy.load(buffer, allow_pickle=False)
+
+
+def main(argv):
+    """Serves spawn requests on the inherited socket until the runtime closes it."""
+    control = socket.socket(fileno=int(argv[0]))
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    # Imported once here so every confined child starts warm.
+    import numpy  # noqa: F401
+    import torch  # noqa: F401
+
+    from . import worker  # noqa: F401
+    from .platforms import registry  # noqa: F401
+
+    _prewarm()
+    probe = _probe()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    control.send(json.dumps({"ready": True, "pid": os.getpid(), **probe}).encode())
+    while True:
+        try:
+            message, descriptors, _, _ = socket.recv_fds(control, 1 << 20, 3)
+        except OSError:
+            break
+        if not message:
+            break
+        job = json.loads(message.decode())
+        if len(descriptors) != 3:
+            for descriptor in descriptors:
+                os.close(descriptor)
+            control.send(json.dumps({"error": "expected three descriptors"}).encode())
+            continue
+        pid = os.fork()
+        if pid == 0:
+            try:
+                control.close()
+                _supervise(job, descriptors)
+            finally:
+                os._exit(122)
+        for descriptor in descriptors:
+            os.close(descriptor)
+        control.send(json.dumps({"pid": pid}).encode())
+    return 0
+
+
+if __name__ == "__main__":
+    status = main(sys.argv[1:])
+    sys.stderr.flush()
+    # Skips torch's slow interpreter teardown: there is nothing to save.
+    os._exit(status)

@@ -1,0 +1,132 @@
+"""The cpu platform end to end: a correct kernel passes with a speed-up; each broken fixture fails with its reason."""
+import json
+import os
+
+import pytest
+
+from kernelevolve_runtime.protocol import parse_options
+from kernelevolve_runtime.runtime import Runtime
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "cpu")
+FAST = {"minTimeMs": 5, "warmup": 1, "minRepetitions": 3, "maxRepetitions": 200, "timeLimitSeconds": 20}
+
+
+def read(*parts):
+    with open(os.path.join(FIXTURES, *parts), encoding="utf-8") as handle:
+        return handle.read()
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory):
+    runtime = Runtime(cache_dir=str(tmp_path_factory.mktemp("compile-cache")))
+    runtime.sandbox.start()
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return json.loads(read("scale-bias.json"))
+
+
+def evaluate(runtime, spec, source, language="cpp", **options):
+    return runtime.evaluate(spec, "cpu", {"language": language, "source": source, "compileFlags": []}, parse_options({**FAST, **options}))
+
+
+def test_correct_kernel_passes_with_timings_and_a_speedup(runtime, spec):
+    result = evaluate(runtime, spec, read("scale_bias.cpp"))
+    assert result["status"] == "passed" and result["stage"] == "done", result
+    assert [trial["size"] for trial in result["trials"]] == ["small"] * 3 + ["large"] * 3
+    assert len({trial["seed"] for trial in result["trials"]}) == 6 and all(trial["passed"] for trial in result["trials"])
+    assert [timing["size"] for timing in result["timings"]] == ["small", "large"]
+    for timing in result["timings"]:
+        assert timing["candidate"]["repetitions"] >= 3 and timing["reference"]["medianMs"] > 0
+        assert timing["speedup"] == pytest.approx(timing["reference"]["medianMs"] / timing["candidate"]["medianMs"])
+    assert result["speedup"] > 1.0, "a plain loop beats torch's dispatch overhead at these sizes"
+    assert set(result["durations"]) == {"static", "compile", "correctness", "timing", "overhead", "total"}
+    again = evaluate(runtime, spec, read("scale_bias.cpp"), timing=False)
+    assert again["compile"]["cached"] is True and again["status"] == "passed"
+
+
+BROKEN = [
+    ("wrong_value.cpp", "correctness", "wrong_output"),
+    ("wrong_last_element.cpp", "correctness", "wrong_output"),
+    ("wrong_large_size.cpp", "correctness", "wrong_output"),
+    ("nan_output.cpp", "correctness", "nan_or_inf"),
+    ("writes_input.cpp", "correctness", "input_modified"),
+    ("cached_result.cpp", "correctness", "stale_result"),
+    ("segfault.cpp", "correctness", "crash"),
+    ("huge_allocation.cpp", "correctness", "memory_limit"),
+    ("missing_entry.cpp", "correctness", "missing_entry"),
+    ("compile_error.cpp", "compile", "compile_error"),
+    ("forbidden_call.cpp", "static", "forbidden_call"),
+]
+
+
+@pytest.mark.parametrize("name,stage,reason", BROKEN)
+def test_broken_kernel_is_rejected_with_its_reason(runtime, spec, name, stage, reason):
+    source = read("broken", name)
+    assert source.startswith("// "), "each fixture says what it does wrong on its first line"
+    result = evaluate(runtime, spec, source)
+    assert (result["status"], result["stage"], result.get("reason")) == ("failed", stage, reason), result["message"]
+    assert result["message"]
+    assert result["timings"] == [] and "speedup" not in result
+
+
+def test_failures_carry_what_the_next_prompt_needs(runtime, spec):
+    last = evaluate(runtime, spec, read("broken", "wrong_last_element.cpp"))
+    assert last["mismatch"]["firstIndex"] == [2, 4] and last["mismatch"]["mismatched"] == 1 and last["mismatch"]["total"] == 15
+    assert last["mismatch"]["actual"] == 0.0 and last["mismatch"]["expected"] != 0.0
+    large = evaluate(runtime, spec, read("broken", "wrong_large_size.cpp"))
+    assert [trial["passed"] for trial in large["trials"]] == [True, True, True, False]
+    assert large["mismatch"]["size"] == "large" and large["mismatch"]["firstIndex"] == [0, 256]
+    compile_error = evaluate(runtime, spec, read("broken", "compile_error.cpp"))
+    assert "undeclared_scale" in compile_error["log"] and len(compile_error["log"]) <= 4200
+    assert "/dev/shm" not in compile_error["log"] and "kernelevolve-" not in compile_error["log"]
+    crash = evaluate(runtime, spec, read("broken", "segfault.cpp"))
+    assert "SIGSEGV" in crash["message"]
+
+
+def test_infinite_loop_times_out_close_to_the_limit(runtime, spec):
+    result = evaluate(runtime, spec, read("broken", "infinite_loop.cpp"), timeLimitSeconds=1.5)
+    assert result["reason"] == "timeout" and result["stage"] == "correctness"
+    assert result["durations"]["correctness"] < 4.0
+
+
+MODEL_NEW = """
+import torch
+
+class ModelNew(torch.nn.Module):
+    def forward(self, x, bias, alpha):
+        return {body}
+"""
+
+
+@pytest.mark.parametrize("body,reason", [
+    ("x * alpha + bias", None),
+    ("x.mul_(alpha).add_(bias)", "input_modified"),
+    ("(x * alpha + bias).double()", "wrong_dtype"),
+    ("(x * alpha + bias)[:, :2]", "wrong_shape"),
+    ("x.undefined_method()", "runtime_error"),
+])
+def test_python_model_new_candidates(runtime, spec, body, reason):
+    result = evaluate(runtime, spec, MODEL_NEW.format(body=body), language="python", timing=False)
+    assert result.get("reason") == reason, result["message"]
+    assert result["status"] == ("passed" if reason is None else "failed")
+
+
+def test_python_output_sharing_an_input_is_an_alias(runtime):
+    probe = json.loads(read("probe.json"))
+    source = "import torch\n\nclass ModelNew(torch.nn.Module):\n    def forward(self, x, port):\n        return {}\n"
+    assert evaluate(runtime, probe, source.format("x.view(-1)"), language="python", timing=False)["reason"] == "output_alias"
+    assert evaluate(runtime, probe, source.format("x.clone()"), language="python", timing=False)["status"] == "passed"
+
+
+def test_python_source_without_model_new_is_missing_entry(runtime, spec):
+    result = evaluate(runtime, spec, "import torch\n\nclass Model(torch.nn.Module):\n    pass\n", language="python")
+    assert result["reason"] == "missing_entry"
+
+
+def test_unsupported_language_is_refused_before_compiling(runtime, spec):
+    result = evaluate(runtime, spec, "__global__ void kernel() {}", language="cuda")
+    assert (result["stage"], result["reason"]) == ("static", "unsupported_platform")

@@ -1,0 +1,154 @@
+"""The sandbox: no network, no secrets, fork bombs contained, nothing left running; each checked against an unconfined control."""
+import json
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+
+from kernelevolve_runtime.protocol import parse_options
+from kernelevolve_runtime.runtime import Runtime
+from kernelevolve_runtime.sandbox import Sandbox
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "cpu")
+FAST = {"minTimeMs": 5, "warmup": 1, "minRepetitions": 3, "maxRepetitions": 100, "timeLimitSeconds": 20, "timing": False}
+ROOT = os.geteuid() == 0
+
+
+def read(*parts):
+    with open(os.path.join(FIXTURES, *parts), encoding="utf-8") as handle:
+        return handle.read()
+
+
+def descendants(pid):
+    """Every live process below pid, from /proc (pid namespaces included: they are visible from outside)."""
+    children = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(name))
+    found, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("compile-cache"))
+
+
+@pytest.fixture(scope="module")
+def runtime(cache_dir):
+    runtime = Runtime(cache_dir=cache_dir)
+    runtime.sandbox.start()
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture(scope="module")
+def unconfined(cache_dir):
+    """The same runtime without network, pid and user isolation: the controls that prove each fixture can tell."""
+    runtime = Runtime(cache_dir=cache_dir, sandbox=Sandbox(isolate_network=False, pid_namespace=False, drop_user=False))
+    yield runtime
+    runtime.close()
+
+
+def probe_spec(port):
+    spec = json.loads(read("probe.json"))
+    spec["scalars"]["port"] = float(port)
+    return spec
+
+
+def evaluate(runtime, spec, name, **options):
+    candidate = {"language": "cpp", "source": read("broken", name), "compileFlags": []}
+    return runtime.evaluate(spec, "cpu", candidate, parse_options({**FAST, **options}))
+
+
+def test_hello_reports_active_layers(runtime):
+    layers = runtime.hello()["sandbox"]
+    assert layers == {"network": layers["network"], "pidNamespace": layers["pidNamespace"], "dropUser": ROOT}
+    if ROOT:
+        assert layers["network"] and layers["pidNamespace"]
+
+
+def accepted(listener):
+    try:
+        connection, _ = listener.accept()
+        connection.close()
+        return True
+    except (BlockingIOError, socket.timeout):
+        return False
+
+
+@pytest.mark.skipif(not ROOT, reason="network namespaces need root or user namespaces; checked where available")
+def test_network_connection_does_not_succeed(runtime, unconfined):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    listener.settimeout(0.3)
+    spec = probe_spec(listener.getsockname()[1])
+    try:
+        confined = evaluate(runtime, spec, "network_connect.cpp")
+        assert confined["status"] == "passed", confined["message"]
+        assert not accepted(listener)
+        control = evaluate(unconfined, spec, "network_connect.cpp")
+        assert control["reason"] == "wrong_output" and control["mismatch"]["actual"] == 12345.0
+        assert accepted(listener)
+    finally:
+        listener.close()
+
+
+@pytest.mark.skipif(not ROOT, reason="hiding other processes' environments needs a different user (root required)")
+def test_secret_in_another_process_environment_never_reaches_the_candidate(runtime, unconfined):
+    # A root process started with a secret, like the runtime itself (test_runtime_serve covers the runtime's own).
+    holder = subprocess.Popen(["sleep", "60"], env={"KERNELEVOLVE_TEST_SECRET": "hunter2", "PATH": os.environ.get("PATH", "")})
+    try:
+        confined = evaluate(runtime, probe_spec(1), "environment_secret.cpp")
+        assert confined["status"] == "passed", confined.get("mismatch")
+        # Control: getenv is empty even unconfined (the zygote's environment is an allowlist), but a
+        # candidate running as root reads /proc/<pid>/environ of other processes; the fixture reports it in y[1].
+        control = evaluate(unconfined, probe_spec(1), "environment_secret.cpp")
+        assert control["reason"] == "wrong_output"
+        assert control["mismatch"]["firstIndex"] == [1] and control["mismatch"]["actual"] == 2000.0
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_fork_bomb_is_contained_and_the_runtime_survives(runtime):
+    spec = json.loads(read("scale-bias.json"))
+    started = time.monotonic()
+    result = evaluate(runtime, spec, "fork_bomb.cpp", timeLimitSeconds=2)
+    assert result["reason"] in ("timeout", "crash") and result["stage"] == "correctness"
+    assert time.monotonic() - started < 15
+    zygote = runtime.sandbox._zygote.pid
+    deadline = time.monotonic() + 3
+    while descendants(zygote) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert descendants(zygote) == []
+    correct = runtime.evaluate(spec, "cpu", {"language": "cpp", "source": read("scale_bias.cpp"), "compileFlags": []}, parse_options(FAST))
+    assert correct["status"] == "passed"
+
+
+def test_a_timed_out_candidate_leaves_no_process_behind(runtime):
+    spec = json.loads(read("scale-bias.json"))
+    result = evaluate(runtime, spec, "infinite_loop.cpp", timeLimitSeconds=1)
+    assert result["reason"] == "timeout"
+    assert descendants(runtime.sandbox._zygote.pid) == []
+
+
+def test_closing_the_runtime_stops_the_zygote(unconfined):
+    unconfined.sandbox.start()
+    zygote = unconfined.sandbox._zygote
+    unconfined.close()
+    assert zygote.poll() is not None and zygote.pid not in descendants(os.getpid())
