@@ -106,7 +106,10 @@ export class ExperienceMemory implements ContextProvider {
       };
     });
     // prune "documents" only touches this run's document: other runs stay remembered.
-    if (chunks.length === 0) return this.store.applyChunks([], { prune: "none" });
+    if (chunks.length === 0) {
+      const deleted = this.store.removeDocuments([documentId]);
+      return { added: 0, updated: 0, unchanged: 0, deleted, embedded: 0, total: this.store.size };
+    }
     return this.store.applyChunks(chunks, { prune: "documents" });
   }
 

@@ -254,6 +254,19 @@ export class KnowledgeStore implements ContextProvider {
     return report;
   }
 
+  /** Deletes every live chunk of the given documents and saves; returns how many were deleted. */
+  removeDocuments(documentIds: string[]): number {
+    const doomed = new Set(documentIds);
+    let deleted = 0;
+    for (const record of [...this.liveById.values()]) {
+      if (!doomed.has(record.documentId)) continue;
+      this.markDeleted(record);
+      deleted += 1;
+    }
+    if (deleted > 0) this.save();
+    return deleted;
+  }
+
   private indexRecord(record: ChunkRecord): void {
     this.liveById.set(record.id, record);
     this.lexical.add(record.label, indexedText(record));

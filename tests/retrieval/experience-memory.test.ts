@@ -45,6 +45,10 @@ describe("experience memory", () => {
     await memory.recordRun({ runId: "b", spec, platform: "cpu", candidates: [candidate("k1", 1.5, seed)] });
     await memory.recordRun({ runId: "a", spec, platform: "cpu", candidates: [candidate("k2", 4, fast)] });
     expect(memory.entries().map((entry) => `${entry.runId}/${entry.candidateId}`)).toEqual(["a/k2", "b/k1"]);
+    // A re-recorded run without any kernel above the threshold forgets its old entries.
+    const report = await memory.recordRun({ runId: "b", spec, platform: "cpu", candidates: [candidate("k1", 1.01, seed)] });
+    expect(report.deleted).toBe(1);
+    expect(memory.entries().map((entry) => entry.runId)).toEqual(["a"]);
   });
 
   it("summarises what a child added and removed", () => {
