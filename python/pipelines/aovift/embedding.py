@@ -116,9 +116,7 @@ class FourierEmbedder:
         first, second = self.bands
         slices = slice(centre, centre + second)
         with record_function("aovift.embedding.unwrap"):
-            # Low-amplitude OTF pixels carry unreliable phase: weight the least squares by the amplitude.
-            quality = normalised_amplitude(transfer)[:, slices]
-            phase = unwrap_phase(torch.angle(transfer[:, slices]), mask[slices], iterations=self.unwrap_iterations, quality=quality)
+            phase = unwrap_phase(torch.angle(transfer[:, slices]), mask[slices], iterations=self.unwrap_iterations)
         amplitude_planes = [ratio[:, centre], ratio[:, centre:centre + first].mean(1), ratio[:, centre + first:centre + second].mean(1)]
         phase_planes = [phase[:, 0], phase[:, :first].mean(1), phase[:, first:second].mean(1)]
         return torch.stack(amplitude_planes + phase_planes, dim=1)
