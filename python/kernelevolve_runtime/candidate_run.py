@@ -4,7 +4,7 @@ import shutil
 import signal
 import time
 
-from .sandbox import WorkerDied, WorkerProtocolError, WorkerTimeout, remove_directory
+from .sandbox import WorkerDied, WorkerProtocolError, WorkerTimeout
 
 # Reasons a worker may report for itself; anything else it claims becomes runtime_error.
 WORKER_REASONS = {"runtime_error", "memory_limit", "missing_entry", "wrong_dtype"}
@@ -45,8 +45,7 @@ class CandidateRun:
                 artifact_name = platform.artifact_names.get(language, os.path.basename(artifact))
                 destination = os.path.join(self.directory, artifact_name)
                 shutil.copyfile(artifact, destination)
-                if sandbox.drop_user:
-                    os.chown(destination, sandbox.uid, sandbox.gid)
+                sandbox.hand_over(destination, self.directory)
             memory_bytes = int(options["memoryLimitMb"]) << 20
             limits = {
                 "fileBytes": max(memory_bytes, 1 << 30),
@@ -134,4 +133,4 @@ class CandidateRun:
                 pass
             self.process.close()
             self.process = None
-        remove_directory(self.directory)
+        self.sandbox.release_directory(self.directory)

@@ -1,7 +1,6 @@
 """The runtime's side of the sandbox: starts the zygote, spawns confined processes, enforces wall time and kills them whole."""
 import json
 import os
-import pwd
 import select
 import shutil
 import signal
@@ -28,12 +27,10 @@ class WorkerProtocolError(Exception):
     """The confined process answered something that is not one JSON object per line."""
 
 
-def _nobody():
-    try:
-        entry = pwd.getpwnam("nobody")
-        return entry.pw_uid, entry.pw_gid
-    except KeyError:
-        return 65534, 65534
+# Confined children get a user id of their own from a range no account uses: RLIMIT_NPROC then counts
+# only that child's processes, and concurrent children cannot signal or trace each other.
+IDENTITY_BASE = 1_900_000_000
+IDENTITIES_PER_RUNTIME = 100
 
 
 def _process_count(uid):
@@ -199,7 +196,9 @@ class Sandbox:
         self.drop_user = drop_user and os.geteuid() == 0
         self.temp_root = temp_root or default_temp_root()
         self.python = python or sys.executable
-        self.uid, self.gid = _nobody() if self.drop_user else (None, None)
+        self._identity_base = IDENTITY_BASE + (os.getpid() % 4_000_000) * IDENTITIES_PER_RUNTIME
+        self._identity_counter = 0
+        self._owners = {}
         self._lock = threading.Lock()
         self._zygote = None
         self._control = None
@@ -254,16 +253,31 @@ class Sandbox:
         }
 
     def make_directory(self):
-        """A private folder for one confined process, owned by the user it will run as."""
+        """A private folder for one confined process, owned by the fresh user id that process will run as."""
         directory = tempfile.mkdtemp(prefix="kernelevolve-", dir=self.temp_root)
         if self.drop_user:
-            os.chown(directory, self.uid, self.gid)
+            with self._lock:
+                identity = self._identity_base + self._identity_counter % IDENTITIES_PER_RUNTIME
+                self._identity_counter += 1
+                self._owners[directory] = identity
+            os.chown(directory, identity, identity)
         os.chmod(directory, 0o700)
         return directory
 
+    def hand_over(self, path, directory):
+        """Gives a file the runtime wrote into a private folder to that folder's confined user."""
+        identity = self._owners.get(directory)
+        if identity is not None:
+            os.chown(path, identity, identity)
+
+    def release_directory(self, directory):
+        """Deletes a private folder (without following planted links) and forgets its user id."""
+        shutil.rmtree(directory, ignore_errors=True)
+        self._owners.pop(directory, None)
+
     def process_limit(self, threads):
         """RLIMIT_NPROC for a child: it counts every process of the child's user, so leave room for the threads it needs."""
-        allowance = 64 + 4 * threads
+        allowance = 32 + 2 * threads
         return allowance if self.drop_user else _process_count(os.getuid()) + allowance
 
     def _send_job(self, job, descriptors):
@@ -279,8 +293,8 @@ class Sandbox:
             "kind": kind,
             "directory": directory,
             "logName": log_name,
-            "uid": self.uid,
-            "gid": self.gid,
+            "uid": self._owners.get(directory),
+            "gid": self._owners.get(directory),
             "isolateNetwork": self.isolate_network,
             "pidNamespace": self.pid_namespace,
             "limits": limits,
@@ -335,8 +349,3 @@ class Sandbox:
                     self._zygote.kill()
                     self._zygote.wait()
                 self._zygote = None
-
-
-def remove_directory(directory):
-    """Deletes a confined process's folder without following links it may have planted."""
-    shutil.rmtree(directory, ignore_errors=True)

@@ -2,7 +2,7 @@
 
 Run by sandbox.Sandbox as `python -m kernelevolve_runtime.zygote <socket fd>`; it never computes, so
 forking it is safe and cheap. Each spawn forks a supervisor (own session, namespaces) which forks
-the confined child (limits, user nobody, private folder, allowlisted environment).
+the confined child (limits, an unprivileged user, private folder, allowlisted environment).
 """
 import ctypes
 import json

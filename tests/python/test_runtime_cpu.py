@@ -130,3 +130,44 @@ def test_python_source_without_model_new_is_missing_entry(runtime, spec):
 def test_unsupported_language_is_refused_before_compiling(runtime, spec):
     result = evaluate(runtime, spec, "__global__ void kernel() {}", language="cuda")
     assert (result["stage"], result["reason"]) == ("static", "unsupported_platform")
+
+
+def test_autotune_evaluates_the_default_instance_first_and_reports_the_best(runtime, spec):
+    from kernelevolve_runtime.autotune import autotune_template
+    from kernelevolve_runtime.spec import normalize_spec
+
+    options = parse_options({**FAST, "sizes": ["small"]})
+    output = autotune_template(runtime, normalize_spec(spec), "cpu", os.path.join(FIXTURES, "scale_bias_template.cpp"), options, budget=3, seed=5)
+    assert output["combinations"] == 8 and len(output["results"]) == 3
+    assert output["results"][0]["params"] == {"BLOCK": "4", "SCHEDULE": "static"}
+    assert all(entry["params"] != {"BLOCK": "4", "SCHEDULE": "dynamic"} for entry in output["results"]), "the constraint excludes it"
+    assert all(entry["result"]["status"] == "passed" for entry in output["results"]), [entry["result"]["message"] for entry in output["results"]]
+    best = output["best"]
+    assert best["speedup"] == max(entry["result"]["speedup"] for entry in output["results"])
+    assert f"start += {best['params']['BLOCK']}" in best["source"] and "{{" not in best["source"]
+
+
+def test_large_speedups_are_reverified_on_fresh_inputs(runtime, spec):
+    result = evaluate(runtime, spec, read("scale_bias.cpp"), speedupThreshold=0.001)
+    assert result["status"] == "passed" and "reverified" in result["flags"]
+    assert len(result["trials"]) == 12 and len({trial["seed"] for trial in result["trials"]}) == 12
+
+
+def test_a_forged_clock_is_suspicious_timing(runtime, spec):
+    source = '''
+import time
+import torch
+import kernelevolve_runtime.worker as worker
+
+def forged(call, synchronize, warmup, min_time_ms, min_repetitions, max_repetitions):
+    return [call() is None or 0.0001 for _ in range(max(min_repetitions, 50))]
+
+worker.measure = forged
+
+class ModelNew(torch.nn.Module):
+    def forward(self, x, bias, alpha):
+        time.sleep(0.002)
+        return x * alpha + bias
+'''
+    result = evaluate(runtime, spec, source, language="python", sizes=["small"])
+    assert (result["stage"], result.get("reason")) == ("timing", "suspicious_timing"), result["message"]

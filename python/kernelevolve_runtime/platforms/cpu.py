@@ -121,8 +121,7 @@ class CpuPlatform(Platform):
             source_path = os.path.join(directory, "kernel.cpp")
             with open(source_path, "w", encoding="utf-8") as handle:
                 handle.write(candidate["source"])
-            if sandbox.drop_user:
-                os.chown(source_path, sandbox.uid, sandbox.gid)
+            sandbox.hand_over(source_path, directory)
             limits = {
                 "fileBytes": 1 << 30,
                 "openFiles": 256,
@@ -147,7 +146,7 @@ class CpuPlatform(Platform):
             _copy_out(built, artifact)
             return CompileResult(artifact=artifact, cached=False, seconds=seconds, command=command, compiler=version, log=log)
         finally:
-            shutil.rmtree(directory, ignore_errors=True)
+            sandbox.release_directory(directory)
 
     def hardware_profile(self):
         """Model, cores, SIMD flags, caches, memory, measured copy bandwidth and the compiler."""
