@@ -1,4 +1,4 @@
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { EXIT_CODES, type Command } from "./command.js";
@@ -25,9 +25,15 @@ function helpText(commands: Map<string, Command>): string {
   return `kernelevolve: turn kernel specifications into verified, faster kernels\n\nUsage: kernelevolve <command> [options]\n\nCommands:\n${lines.join("\n")}\n\nRun 'kernelevolve <command> --help' for a command's options.\n`;
 }
 
+/** Loads one subcommand by name, importing only its own file (start-up stays fast). */
+async function loadCommand(name: string): Promise<Command | undefined> {
+  if (!/^[a-z][a-z0-9-]*$/.test(name) || !existsSync(join(commandsDirectory, `${name}.ts`))) return undefined;
+  const module = (await import(pathToFileURL(join(commandsDirectory, `${name}.ts`)).href)) as { default?: Command };
+  return module.default?.name === name ? module.default : undefined;
+}
+
 /** Runs the CLI with argv (without node and script) and returns the exit code. */
 export async function main(argv: string[], context: CliContext = createCliContext()): Promise<number> {
-  const commands = await loadCommands();
   // --plugin is global: taken out here so every command's own flag parsing never sees it.
   let flags: ReturnType<typeof extractPluginFlags>;
   try {
@@ -39,11 +45,12 @@ export async function main(argv: string[], context: CliContext = createCliContex
   if (flags.pluginPaths.length) context = { ...context, pluginPaths: [...(context.pluginPaths ?? []), ...flags.pluginPaths] };
   const [name, ...rest] = flags.rest;
   if (!name || name === "--help" || name === "-h" || name === "help") {
-    context.stdout.write(helpText(commands));
+    context.stdout.write(helpText(await loadCommands()));
     return name ? EXIT_CODES.ok : EXIT_CODES.usage;
   }
-  const command = commands.get(name);
+  const command = await loadCommand(name);
   if (!command) {
+    const commands = await loadCommands();
     context.stderr.write(`kernelevolve: unknown command '${name}'. Available: ${[...commands.keys()].join(", ")}\n`);
     return EXIT_CODES.usage;
   }

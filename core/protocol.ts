@@ -196,6 +196,7 @@ export const RuntimeRequestSchema = z.discriminatedUnion("method", [
       platform: z.string(),
       candidate: CandidateSourceSchema,
       options: EvaluationOptionsSchema.default({}),
+      cacheDir: z.string().optional().describe("Compile cache folder; default: the runtime's own (.cache/compile)"),
     }),
   }),
   z.object({
@@ -205,6 +206,7 @@ export const RuntimeRequestSchema = z.discriminatedUnion("method", [
       spec: z.record(z.unknown()),
       platform: z.string(),
       options: EvaluationOptionsSchema.default({}),
+      cacheDir: z.string().optional().describe("Compile cache folder; default: the runtime's own (.cache/compile)"),
     }),
   }),
   z.object({ id: z.string(), method: z.literal("hardware_profile"), params: z.object({ platform: z.string() }) }),
