@@ -47,7 +47,8 @@ def output_digest(tensors):
     """A hash of the outputs' bytes, to spot a result repeated across different inputs."""
     digest = hashlib.sha256()
     for tensor in tensors:
-        digest.update(tensor.contiguous().view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+        # reshape(-1): a 0-dim tensor cannot be viewed as bytes of another element size.
+        digest.update(tensor.detach().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
     return digest.hexdigest()
 
 

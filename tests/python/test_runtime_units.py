@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from kernelevolve_runtime.compare import check_trial
+from kernelevolve_runtime.compare import check_trial, output_digest
 from kernelevolve_runtime.inputs import generate_inputs
 from kernelevolve_runtime.protocol import BadRequest, parse_options, parse_request
 from kernelevolve_runtime.shape_expression import ShapeExpressionError, evaluate_shape_expression, shape_expression_identifiers
@@ -208,3 +208,10 @@ def test_static_checks_honour_modes():
     assert rejection_reason(findings) == "forbidden_call"
     assert rejection_reason(run_static_checks(source, "cpp", spec, {"forbidden_call": "warn"})) is None
     assert run_static_checks(source, "cpp", spec, {"forbidden_call": "off"}) == []
+
+
+def test_output_digest_handles_scalar_outputs_and_tells_values_apart():
+    first = output_digest([torch.tensor(1.5), torch.tensor([1, 2], dtype=torch.int64)])
+    assert first == output_digest([torch.tensor(1.5), torch.tensor([1, 2], dtype=torch.int64)])
+    assert first != output_digest([torch.tensor(2.5), torch.tensor([1, 2], dtype=torch.int64)])
+    assert output_digest([torch.tensor(1.0, dtype=torch.bfloat16)]) != output_digest([torch.tensor(2.0, dtype=torch.bfloat16)])
