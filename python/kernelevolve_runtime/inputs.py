@@ -63,6 +63,11 @@ def _values(init, dtype, shape, dimensions, generator):
 
 def generate_inputs(spec, size_name, seed):
     """Builds the input tensors (CPU, contiguous) for one size and seed, in the spec's order."""
+    if spec.get("kernelbench"):
+        # Imported KernelBench problems draw their inputs from the problem's own get_inputs (kernelbench/generator.py).
+        from .kernelbench.generator import generate_problem_inputs
+
+        return generate_problem_inputs(spec, size_name, seed)
     dimensions = spec["sizes"][size_name]
     tensors = []
     for index, tensor_spec in enumerate(spec["inputs"]):

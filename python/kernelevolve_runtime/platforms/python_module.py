@@ -48,6 +48,10 @@ def load_model_module(path, spec, place):
     model_class = getattr(module, "ModelNew", None)
     if not isinstance(model_class, type) or not issubclass(model_class, torch.nn.Module):
         raise MissingEntry("the source defines no class ModelNew(torch.nn.Module)")
+    init_seed = (spec.get("kernelbench") or {}).get("initSeed")
+    if init_seed is not None:
+        # The reference Model was built under this seed: equal layers created in the same order get equal weights.
+        torch.manual_seed(int(init_seed))
     model = model_class(*spec.get("initInputs", []))
     model.eval()
     return ModelKernel(model.to(place(torch.empty(0)).device))
