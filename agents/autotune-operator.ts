@@ -170,7 +170,14 @@ export function createAutotuneOperator(options: AutotuneOperatorOptions): Operat
     const [parent, second] = context.parents;
     const parentTemplate = parent ? templateOf(parent) : undefined;
     if (!parent || !parentTemplate) {
-      // A parent that is not a template instance (the baseline, an LLM kernel) cannot be tuned: start over in a template.
+      // A parent that is not a template instance (the baseline, an LLM kernel) cannot be tuned:
+      // tune around the fittest instance the run knows instead, or start over in a template.
+      const instance = context.elites.find((elite) => elite.status === "passed" && templateOf(elite) && usable.includes(templateOf(elite)!));
+      if (instance && context.memoryMode !== "restart") {
+        const named = templateOf(instance)!;
+        const next = neighbour(named, instance.params!, context);
+        if (next) return { draft: { params: next, parentIds: [instance.id], strategy: `${describeChange(instance.params!, next)} (from best instance ${instance.id})` }, named };
+      }
       const named = pick(usable, context.random);
       const draft = restart(named, parent ? [parent.id] : [], context);
       return draft ? { draft, named } : undefined;

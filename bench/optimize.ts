@@ -5,8 +5,10 @@
  * runtime process per kernel. Also reports the orchestration share of each run's time (graph,
  * database, operator: everything but evaluations in flight).
  *
- *   npm run bench:optimize -- [--budget 16] [--spec ID ...] [--min-time-ms 100] [--threads N] [--write] [--json]
+ *   npm run bench:optimize -- [--budget 16] [--spec ID ...] [--min-time-ms 100] [--threads N] [--all-sizes] [--write] [--json]
  *
+ * The spec's first (smallest) size exists for tests: a few hundred elements, where a Python call's
+ * overhead is the whole reference time. It is left out unless --all-sizes is given.
  * --write puts the results into docs/benchmarks-optimize.md.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     spec: { type: "string", multiple: true },
     "min-time-ms": { type: "string", default: "100" },
     threads: { type: "string" },
+    "all-sizes": { type: "boolean", default: false },
     write: { type: "boolean", default: false },
     json: { type: "boolean", default: false },
   },
@@ -54,11 +57,14 @@ interface Row {
   perSize: { size: string; overEager: number; overCompile?: number; overBaseline: number }[];
 }
 
+/** The sizes timed: all but the smallest unless --all-sizes. */
+const benchSizes = (spec: KernelSpec) => (values["all-sizes"] ? Object.keys(spec.sizes) : Object.keys(spec.sizes).slice(1));
+
 const geomean = (numbers: number[]) => Math.exp(numbers.reduce((sum, value) => sum + Math.log(value), 0) / numbers.length);
 
 /** Evaluates one kernel with eager and torch.compile reference timings, in one runtime request. */
 async function timeSideBySide(platform: Platform, spec: KernelSpec, source: string, language: SeedKernel["language"]): Promise<EvaluationResult> {
-  const result = await platform.evaluate(spec, { language, source }, { compareTorchCompile: true, minTimeMs, threads, trials: 2 });
+  const result = await platform.evaluate(spec, { language, source }, { compareTorchCompile: true, minTimeMs, threads, trials: 2, sizes: benchSizes(spec) });
   if (result.status !== "passed") throw new Error(`${spec.id}: side-by-side timing failed: ${result.message}\n${result.log}`);
   return result;
 }
@@ -88,7 +94,7 @@ try {
       runsDirectory,
       budget: { candidates: budget },
       seed: 0,
-      evaluation: { minTimeMs, threads },
+      evaluation: { minTimeMs, threads, sizes: benchSizes(spec) },
     });
     if (!result.best) throw new Error(`${spec.id}: no correct kernel in ${result.folder}`);
     process.stderr.write(`${spec.id}: best ${result.best.id} ${result.best.fitness.toFixed(2)}x (${result.best.strategy}); timing side by side...\n`);
@@ -140,7 +146,7 @@ const verdict = (ok: boolean) => (ok ? "met" : "NOT met");
 const markdown = [
   "# Benchmark: offline optimisation (autotune operator)",
   "",
-  `Command: \`${command}\` (budget ${budget} candidates per spec, seeds included; min timing ${minTimeMs} ms per size${threads ? `; ${threads} threads` : ""})`,
+  `Command: \`${command}\` (budget ${budget} candidates per spec, seeds included; min timing ${minTimeMs} ms per size${threads ? `; ${threads} threads` : ""}; ${values["all-sizes"] ? "every size" : "every size but the smallest"})`,
   "",
   `Machine: ${machine}. Date: ${new Date(started).toISOString().slice(0, 10)}. Total ${(totalWall / 60).toFixed(1)} min of search.`,
   "",

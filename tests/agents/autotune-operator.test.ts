@@ -121,7 +121,18 @@ describe("autotune operator", () => {
     const fromBaseline = await operator.propose(context([baseline], "inherit", 2));
     expect(fromBaseline).toHaveLength(2);
     expect(fromBaseline[0].parentIds).toEqual([baseline.id]);
+    expect(fromBaseline[0].strategy).toMatch(/^restart: /);
     expect(fromBaseline[0].source).toContain("kernelevolve:instance");
+    // With a known instance among the elites, a non-instance parent leads to tuning around that instance.
+    const instance = candidate({ BLOCK: "32", SCHEDULE: "static", UNROLL: "2" }, 0.9);
+    const aroundElite = await operator.propose(context([baseline], "inherit", 3, { elites: [baseline, instance] }));
+    for (const proposal of aroundElite) {
+      expect(proposal.parentIds).toEqual([instance.id]);
+      expect(proposal.strategy).toMatch(new RegExp(`\\(from best instance ${instance.id}\\)$`));
+      const changed = Object.keys(proposal.params!).filter((name) => proposal.params![name] !== instance.params![name]);
+      expect(changed.length).toBeGreaterThanOrEqual(1);
+      expect(changed.length).toBeLessThanOrEqual(2);
+    }
   });
 
   it("is reproducible for a given random seed", async () => {
