@@ -99,10 +99,15 @@ def command_evaluate(arguments: Arguments) -> dict[str, Any]:
 def command_predict(arguments: Arguments) -> dict[str, Any]:
     model, checkpoint, dataset = _checkpoint_and_data(arguments)
     limit = arguments.get("limit", int, 8, minimum=1)
-    predicted = predict(model, inputs_of(dataset, checkpoint["model"])[:limit], checkpoint["target_scale"])
-    return {"model": checkpoint["summary"]["model"], "units": "um RMS, ANSI modes 0-14",
-            "predictions": [[round(float(v), 5) for v in row] for row in predicted],
-            "truth": [[round(float(v), 5) for v in row] for row in dataset.coefficients[:limit]]}
+    evaluate = arguments.get("evaluate", bool, False)
+    inputs = inputs_of(dataset, checkpoint["model"])
+    predicted = predict(model, inputs if evaluate else inputs[:limit], checkpoint["target_scale"])
+    result = {"model": checkpoint["summary"]["model"], "units": "um RMS, ANSI modes 0-14",
+              "predictions": [[round(float(v), 5) for v in row] for row in predicted[:limit]],
+              "truth": [[round(float(v), 5) for v in row] for row in dataset.coefficients[:limit]]}
+    if evaluate:
+        result["evaluation"] = evaluate_predictions(dataset.coefficients, predicted, dataset.microscope.wavelength_um)
+    return result
 
 
 def command_correct(arguments: Arguments) -> dict[str, Any]:
@@ -138,7 +143,7 @@ COMMANDS: dict[str, tuple[Callable[[Arguments], dict[str, Any]], set[str]]] = {
     "simulate": (command_simulate, {"out", "samples", "seed", "microscope", "simulation", "device"}),
     "train": (command_train, {"data", "validation", "out", "preset", "kind", "config", "epochs", "batch", "lr", "seed", "target_scale", "device"}),
     "evaluate": (command_evaluate, {"checkpoint", "data"}),
-    "predict": (command_predict, {"checkpoint", "data", "limit"}),
+    "predict": (command_predict, {"checkpoint", "data", "limit", "evaluate"}),
     "correct": (command_correct, {"checkpoint", "samples", "seed", "iterations", "gain", "simulation"}),
     "profile": (command_profile, {"checkpoint", "preset", "batch", "out_dir", "repeats"}),
 }
