@@ -13,6 +13,7 @@ import { KnowledgeStore } from "../retrieval/knowledge-store.js";
 import { loadDocuments } from "../retrieval/load-documents.js";
 import { createSearchDocsTool } from "../tools/search-docs.js";
 import { createExfmTools } from "../tools/exfm/index.js";
+import { createAoviftTools } from "../tools/aovift/index.js";
 import { createLlmOperator } from "../agents/llm-operator-factory.js";
 import { createAutotuneOperator } from "../agents/autotune-operator.js";
 import type { ModelConfig } from "../agents/models.js";
@@ -73,7 +74,7 @@ export interface Composition {
   seedsFor(spec: KernelSpec, platform: Platform): SeedKernel[];
   /** The knowledge store over docsFolders, opened and synced on first use. */
   knowledgeStore(): Promise<KnowledgeStore>;
-  /** search_docs, the pipeline tools (ExFM) and the plugin tools. */
+  /** search_docs, the pipeline tools (AOViFT, ExFM) and the plugin tools. */
   extraTools(): Promise<StructuredToolInterface[]>;
   /** Stops the runtime and closes plugin platforms. */
   close(): Promise<void>;
@@ -270,6 +271,7 @@ export async function compose(options: ComposeOptions): Promise<Composition> {
       return [
         createSearchDocsTool(await knowledgeStore()) as unknown as StructuredToolInterface,
         ...createExfmTools({ ...pipelines, workDirectory: join(options.cacheDirectory, "pipelines", "exfm") }),
+        ...(createAoviftTools({ ...pipelines, workDirectory: join(options.cacheDirectory, "pipelines", "aovift") }) as StructuredToolInterface[]),
         ...pluginTools,
       ];
     },

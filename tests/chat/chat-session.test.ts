@@ -68,7 +68,7 @@ describe("chat session with a scripted tool-calling model", () => {
     let chat: ChatSessionHandle = await open();
     try {
       expect(chat.tools.map((tool) => tool.name)).toEqual(
-        expect.arrayContaining(["list_specs", "explain_spec", "start_optimization", "watch_run", "stop_run", "list_runs", "show_kernel", "compare_kernels", "show_report", "search_docs", "estimate_roofline"]),
+        expect.arrayContaining(["list_specs", "explain_spec", "start_optimization", "watch_run", "stop_run", "list_runs", "show_kernel", "compare_kernels", "show_report", "search_docs", "estimate_roofline", "exfm_profile", "aovift_simulate"]),
       );
       const first = await chat.send("What can I optimise, and how fast could row-sum-squares be at its small size?");
       expect(first.toolCalls.map((call) => call.name)).toEqual(["list_specs", "estimate_roofline"]);
