@@ -29,8 +29,9 @@ class Imager:
     def image(self, coefficients: torch.Tensor, beads: list[torch.Tensor], generator: torch.Generator) -> torch.Tensor:
         """Preprocessed volumes (B, z, y, x), max 1, for coefficients (B, 15) and one bead table per sample."""
         size = self.microscope.size
-        objects = torch.stack([bead_volume(table, size) for table in beads])
-        photons = convolve(objects, self.psfs(coefficients).cpu())
+        objects = torch.stack([bead_volume(table, size) for table in beads]).to(self.psfs.device)
+        # Convolution runs where the PSFs are (GPU if any); noise is drawn on the CPU so seeds reproduce everywhere.
+        photons = convolve(objects, self.psfs(coefficients)).cpu()
         return preprocess(camera(photons, self.simulation, generator), self.simulation)
 
 
