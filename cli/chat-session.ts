@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import type { StructuredToolInterface } from "@langchain/core/tools";
+import { ToolInputParsingException, type StructuredToolInterface } from "@langchain/core/tools";
 import { createChatAgent } from "../agents/chat-agent.js";
 import { ChatSession, openChatCheckpointer, type ChatEvent, type ChatTurn } from "../graphs/chat.js";
 import { createKernelTools } from "../tools/kernel-tools.js";
@@ -73,7 +73,14 @@ export async function openKernelChat(options: KernelChatOptions): Promise<Kernel
     async callTool(name, args) {
       const tool = byName.get(name);
       if (!tool) return `No tool named '${name}'. Available: ${[...byName.keys()].join(", ")}`;
-      const result: unknown = await tool.invoke(args);
+      let result: unknown;
+      try {
+        result = await tool.invoke(args);
+      } catch (error) {
+        // Arguments that miss the tool's schema are the caller's to fix, as they are for the model.
+        if (error instanceof ToolInputParsingException) return `Bad arguments for ${name}: ${error.message}`;
+        throw error;
+      }
       return typeof result === "string" ? result : JSON.stringify(result, null, 2);
     },
     history: async () => (session ? session.history() : []),

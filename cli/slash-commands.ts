@@ -129,8 +129,9 @@ export async function runSlashCommand(chat: KernelChat, line: string): Promise<S
   } catch (error) {
     if (error instanceof SlashUsageError) return { output: error.message };
     if (error instanceof KernelEvolveError && error.fault !== "system") return { output: `Error (${error.code}): ${error.message}` };
-    if (error instanceof Error && (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) return { output: `${error.message}\n${SLASH_HELP}` };
-    if (error instanceof Error && error.name === "ToolInputParsingException") return { output: `Bad tool arguments: ${error.message}` };
+    // Checked by shape, not instanceof: node's own errors may come from another realm (vm, jest).
+    const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) return { output: `${String(message)}\n${SLASH_HELP}` };
     throw error;
   }
 }
