@@ -1,0 +1,93 @@
+"""What the cuda and triton platforms share: device placement, stream-ordered synchronisation, event timing, profile, roofline."""
+import torch
+
+from .gpu_hardware import cuda_device_present, device_copy_bandwidth_gbs, device_properties, gpu_hardware_profile, peak_fp32_tflops
+from .gpu_roofline import roofline_verdict
+from .gpu_timing import L2Flusher, measure_gpu
+from .platforms.base import Platform, fill_garbage
+from .inputs import TORCH_DTYPES
+
+# Per sample: two device-wide synchronizes, two events and an L2 flush (~2x 60 MB of writes) happen outside the sample.
+GPU_SAMPLE_OVERHEAD_MS = 0.5
+
+
+class GpuPlatform(Platform):
+    """Base of the GPU platforms: tensors on cuda:0, the default stream, CUDA-event timing; no address-space limit."""
+
+    device_type = "cuda"
+    # The CUDA driver reserves far more address space than it uses: RLIMIT_AS would break it (docs/runtime.md).
+    uses_address_space_limit = False
+    sample_overhead_ms = GPU_SAMPLE_OVERHEAD_MS
+
+    def __init__(self, cache_dir=None):
+        super().__init__(cache_dir)
+        self.has_gpu = cuda_device_present()
+        self._flusher = None
+
+    def gpu_notes(self):
+        """Platform-specific lines for the hardware profile."""
+        return []
+
+    def compiler_version(self):
+        """The compiler named in the profile (None where there is none)."""
+        return None
+
+    def hardware_profile(self):
+        """The device's SMs, memory, L2, compute capability and measured copy bandwidth; a stub profile without a GPU."""
+        if not self.has_gpu:
+            profile = {"platform": self.id, "device": "no CUDA device on this host", "notes": self.gpu_notes()}
+            if self.compiler_version():
+                profile["compiler"] = self.compiler_version()
+            return profile
+        return gpu_hardware_profile(self.id, self.compiler_version(), self.gpu_notes())
+
+    def roofline_verdict(self, spec, size, entry):
+        """Flags (and for impossible figures rejects) timings above the measured copy bandwidth or the fp32 peak."""
+        if not self.has_gpu or not spec.get("cost"):
+            return None
+        properties = device_properties()
+        return roofline_verdict(spec, size, entry, device_copy_bandwidth_gbs(), properties["l2Bytes"], peak_fp32_tflops(properties))
+
+    def worker_environment(self, directory):
+        """Passes the runtime's device selection on to the worker."""
+        import os
+
+        return {key: os.environ[key] for key in ("CUDA_VISIBLE_DEVICES", "CUDA_HOME", "TRITON_LIBCUDA_PATH") if key in os.environ}
+
+    # Worker side.
+
+    def worker_setup(self, threads):
+        """Sets the thread count and, with a GPU, creates the context on device 0 before the candidate loads."""
+        super().worker_setup(threads)
+        if self.has_gpu:
+            torch.cuda.set_device(0)
+            torch.cuda.init()
+
+    def place(self, tensor):
+        """Copies a generated CPU tensor to the GPU (contiguous)."""
+        if not self.has_gpu:
+            return tensor
+        return tensor.to("cuda").contiguous()
+
+    def allocate(self, shape, dtype):
+        """A garbage-filled output buffer on the GPU."""
+        device = "cuda" if self.has_gpu else "cpu"
+        return fill_garbage(torch.empty(shape, dtype=TORCH_DTYPES[dtype], device=device))
+
+    def synchronize(self):
+        """Waits for the current stream only: outputs must be complete when the work queued on it is (stream order)."""
+        if self.has_gpu:
+            torch.cuda.current_stream().synchronize()
+
+    def timed_loop(self, target):
+        """CUDA-event timing with an L2 flush per repetition; the candidate's loop also checks for hidden work."""
+        if not self.has_gpu:
+            return None
+        if self._flusher is None:
+            self._flusher = L2Flusher(torch, device_properties()["l2Bytes"])
+        flusher = self._flusher
+
+        def loop(call, min_time_ms, min_repetitions, max_repetitions):
+            return measure_gpu(torch, call, flusher, min_time_ms, min_repetitions, max_repetitions, check_hidden=target == "candidate")
+
+        return loop
