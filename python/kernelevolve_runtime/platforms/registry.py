@@ -1,9 +1,7 @@
-"""The runtime's platform plug-ins by id."""
+"""The runtime's platform plug-ins by id; cuda and triton register here when they exist."""
 from .cpu import CpuPlatform
-from .cuda import CudaPlatform
-from .triton_platform import TritonPlatform
 
-PLATFORM_CLASSES = {"cpu": CpuPlatform, "cuda": CudaPlatform, "triton": TritonPlatform}
+PLATFORM_CLASSES = {"cpu": CpuPlatform}
 
 
 def create_platform(platform_id, cache_dir=None):
