@@ -27,8 +27,14 @@ CHECKS = {
     "forbidden_call": ("strict", check_forbidden_calls),
 }
 
+# Reward-hack checks (library compute, fallbacks, threads, streams, patched timers, lazy outputs, precision,
+# outside access, caching): python/kernelevolve_runtime/kernelbench/hack_checks.py.
+from .kernelbench.hack_checks import HACK_CHECKS  # noqa: E402 - registered after the built-in checks
+
+CHECKS.update(HACK_CHECKS)
+
 # The failure reason a strict finding of each check produces; other checks give "static_check".
-REASONS = {"forbidden_call": "forbidden_call"}
+REASONS = {"forbidden_call": "forbidden_call", "precision_downgrade": "precision_downgrade"}
 
 
 def run_static_checks(source, language, spec, modes=None):

@@ -5,8 +5,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from .problem import ProblemError, execute
 
 # Budgets of `--scale auto`: tensors (inputs + outputs + weights) and work per reference call on a small CPU machine.
-AUTO_MEMORY_BYTES = 1 << 30
-AUTO_FLOPS = 2.0e10
+AUTO_MEMORY_BYTES = 512 << 20
+AUTO_FLOPS = 1.0e10
 # The test size ("small") every imported spec also carries.
 SMALL_MEMORY_BYTES = 8 << 20
 SMALL_FLOPS = 5.0e8
