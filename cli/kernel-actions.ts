@@ -6,6 +6,7 @@ import { optimize, type OptimizeResult } from "../graphs/evolve/optimize.js";
 import type { OptimizeEvent } from "../graphs/evolve/events.js";
 import { RunDatabase } from "../graphs/runs/run-database.js";
 import { listRunIds, newRunId, resolveRunFolder } from "../graphs/runs/run-paths.js";
+import { writeRunReport } from "../graphs/runs/report/write-report.js";
 import type { Composition } from "./compose.js";
 import { compareView, findCandidate, kernelView, reportView, runListLine, runStatusView } from "./run-views.js";
 
@@ -96,6 +97,8 @@ export class KernelActionService implements KernelActions {
     const operatorId = request.operator ?? this.composition.defaults.operator;
     const operator = this.composition.operators.get(operatorId).create({ spec, platform, seeds });
     const policy = this.composition.policies.get(request.policy ?? this.composition.defaults.policy);
+    // Model-written candidates get the knowledge base in their prompts; the autotuner has no prompt.
+    const contextProvider = operatorId === "autotune" ? undefined : await this.composition.knowledgeStore();
     const budget = request.budget ?? this.options.defaultBudget ?? 12;
     const runId = newRunId(spec.id);
     const controller = new AbortController();
@@ -107,6 +110,7 @@ export class KernelActionService implements KernelActions {
       policy,
       seeds,
       runId,
+      contextProvider,
       runsDirectory: this.composition.options.runsDirectory,
       budget: { candidates: budget },
       target: request.target,
@@ -187,8 +191,14 @@ export class KernelActionService implements KernelActions {
   }
 
   async showReport(reference: string): Promise<string> {
-    const { folder } = this.locate(reference);
-    return withRun(folder, (db) => reportView(db));
+    const { folder, runId } = this.locate(reference);
+    const summary = withRun(folder, (db) => reportView(db));
+    // The full report (lineage tree, speed-up chart) is written only once the run has stopped.
+    if (this.active.has(runId) && !this.active.get(runId)!.result && !this.active.get(runId)!.error) return summary;
+    const written = writeRunReport(folder);
+    return `${summary}
+
+Full report: ${written.markdown} and ${written.html}`;
   }
 
   /** Stops every run still going (each keeps what it found) and waits for them. */

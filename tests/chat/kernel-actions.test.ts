@@ -43,6 +43,7 @@ test("a finished run has a report, a best kernel and a comparison with its basel
   expect(report).toMatch(new RegExp(`^Run ${runId}: completed \\(budget\\)`));
   expect(report).toMatch(/Best candidates:\n  1\. c000\d 2\.00x generation \d/);
   expect(report).toMatch(/Best speed-up over time:\n  \+\d+\.\d s  2\.00x  c0001/);
+  expect(report).toMatch(new RegExp(`Full report: \\S+/${runId}/report\\.md and \\S+/${runId}/report\\.html$`));
   const comparison = await actions.compareKernels({ runId, second: "c0005" });
   expect(comparison).toMatch(/^First  \(run \S+\) c0001: passed/);
   expect(comparison).toMatch(/Second \(run \S+\) c0005: passed/);
