@@ -7,7 +7,7 @@ import time
 from .sandbox import WorkerDied, WorkerProtocolError, WorkerTimeout
 
 # Reasons a worker may report for itself; anything else it claims becomes runtime_error.
-WORKER_REASONS = {"runtime_error", "memory_limit", "missing_entry", "wrong_dtype"}
+WORKER_REASONS = {"runtime_error", "memory_limit", "missing_entry", "wrong_dtype", "forbidden_call", "suspicious_timing", "unsupported_platform"}
 MEMORY_MARKERS = ("bad_alloc", "MemoryError", "Cannot allocate memory", "out of memory", "std::length_error")
 
 
@@ -61,6 +61,7 @@ class CandidateRun:
                 "LANG": "C.UTF-8",
                 "OMP_NUM_THREADS": str(self.threads),
             }
+            environment.update(platform.worker_environment(self.directory))
             self.process = sandbox.spawn("worker", self.directory, limits, environment)
             self.deadline = time.monotonic() + self.time_limit
             self.process.send({"spec": spec, "platform": platform.id, "language": language, "artifact": artifact_name, "threads": self.threads})

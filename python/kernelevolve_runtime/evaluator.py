@@ -66,9 +66,12 @@ class Evaluation:
                 raise Failed("correctness", failure.reason, failure.message, failure.log) from failure
             finally:
                 self.durations["correctness"] = time.perf_counter() - stage_start
-            if self.options["timing"]:
+            skipped = self.platform.timing_skipped() if self.options["timing"] else None
+            if skipped:
+                self.result["flags"].append("timing-skipped")
+            elif self.options["timing"]:
                 self._timing(run)
-            self.result.update(status="passed", stage="done", message=self._summary())
+            self.result.update(status="passed", stage="done", message=self._summary() + (f"; timing skipped: {skipped}" if skipped else ""))
         except Failed as failure:
             self.result.update(stage=failure.stage, reason=failure.reason, message=failure.message, log=failure.log[-8000:])
             if failure.mismatch:
@@ -155,13 +158,15 @@ class Evaluation:
     def _timed(self, run, target):
         answer, wall_ms = run.request(_timing_command(self.options, target))
         samples = answer.get("samplesMs")
-        problem = check_claimed_samples(samples, wall_ms, self.options["minRepetitions"], self.options["maxRepetitions"])
+        problem = check_claimed_samples(samples, wall_ms, self.options["minRepetitions"], self.options["maxRepetitions"],
+                                        self.platform.sample_overhead_ms)
         if problem:
             raise Failed("timing", "suspicious_timing", f"{target} timings do not match the wall clock: {problem}")
         return statistics(samples)
 
     def _timing(self, run):
         started = self._stage("timing")
+        above_roofline = False
         try:
             speedups = []
             for size_index, size in enumerate(self.sizes):
@@ -179,6 +184,13 @@ class Evaluation:
                     elif "torch-compile-failed" not in self.result["flags"]:
                         self.result["flags"].append("torch-compile-failed")
                 self._add_cost(entry, size)
+                verdict = self.platform.roofline_verdict(self.spec, size, entry)
+                if verdict:
+                    if verdict.get("fatal"):
+                        raise Failed("timing", "suspicious_timing", verdict["fatal"])
+                    above_roofline = True
+                    if verdict["flag"] not in self.result["flags"]:
+                        self.result["flags"].append(verdict["flag"])
                 speedups.append(entry["speedup"])
                 self.result["timings"].append(entry)
             self.result["speedup"] = geometric_mean(speedups)
@@ -186,7 +198,7 @@ class Evaluation:
             raise Failed("timing", failure.reason, failure.message, failure.log) from failure
         finally:
             self.durations["timing"] = time.perf_counter() - started
-        if self.result["speedup"] and self.result["speedup"] > self.options["speedupThreshold"]:
+        if above_roofline or (self.result["speedup"] and self.result["speedup"] > self.options["speedupThreshold"]):
             # A large speed-up must survive fresh inputs, in the same process, before it counts.
             try:
                 self._correctness(run, round_index=1)

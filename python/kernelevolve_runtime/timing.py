@@ -41,7 +41,7 @@ def statistics(samples):
     }
 
 
-def check_claimed_samples(samples, wall_ms, minimum_repetitions, maximum_repetitions):
+def check_claimed_samples(samples, wall_ms, minimum_repetitions, maximum_repetitions, per_sample_ms=0.05):
     """Compares the worker's claimed samples with the wall clock the runtime measured; returns a problem or None."""
     if not isinstance(samples, list) or not samples:
         return "no timing samples"
@@ -57,7 +57,7 @@ def check_claimed_samples(samples, wall_ms, minimum_repetitions, maximum_repetit
     # Each sample is one call in a tight loop, so nearly all the wall time must be accounted for; time no
     # sample explains means a patched clock or work moved outside the timed region.
     unexplained = wall_ms - claimed
-    if unexplained > max(0.5 * wall_ms, 0.05 * len(samples) + 25.0):
+    if unexplained > max(0.5 * wall_ms, per_sample_ms * len(samples) + 25.0):
         return f"claimed {claimed:.1f} ms of calls but the worker spent {wall_ms:.1f} ms"
     return None
 

@@ -12,7 +12,7 @@ import torch
 
 from .arrays import save_tensor
 from .inputs import generate_inputs, output_shapes
-from .platforms.base import MissingEntry
+from .platforms.base import CandidateViolation, MissingEntry
 from .platforms.registry import create_platform
 from .timing import measure
 
@@ -30,6 +30,8 @@ def _overlaps(first, second):
 
 def _failure(error):
     reason = "memory_limit" if isinstance(error, MemoryError) else "runtime_error"
+    if isinstance(error, CandidateViolation):
+        return {"ok": False, "reason": error.reason, "message": str(error)[:500], "log": ""}
     return {"ok": False, "reason": reason, "message": f"{type(error).__name__}: {error}"[:500], "log": traceback.format_exc()[-3000:]}
 
 
@@ -132,8 +134,9 @@ class WorkerState:
     def time(self, command):
         """A timing loop; the samples go back to the runtime, which checks them against its wall clock."""
         call = self._target(command["target"])
-        samples = measure(call, self.platform.synchronize, 0, float(command["minTimeMs"]), int(command["minRepetitions"]),
-                          int(command["maxRepetitions"]))
+        loop = self.platform.timed_loop(command["target"])
+        limits = (float(command["minTimeMs"]), int(command["minRepetitions"]), int(command["maxRepetitions"]))
+        samples = loop(call, *limits) if loop else measure(call, self.platform.synchronize, 0, *limits)
         return {"ok": True, "samplesMs": samples}
 
 

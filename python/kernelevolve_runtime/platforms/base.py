@@ -12,6 +12,14 @@ class MissingEntry(Exception):
     """The candidate loads but lacks its entry point (`kernel` symbol, `ModelNew` class)."""
 
 
+class CandidateViolation(Exception):
+    """A check inside the worker caught the candidate (e.g. torch compute in a launcher, hidden work); carries a failure reason."""
+
+    def __init__(self, reason, message):
+        super().__init__(message)
+        self.reason = reason
+
+
 class CompileResult:
     """What compile() produced: an artifact file, or the reason and log of a failure."""
 
@@ -59,6 +67,8 @@ class Platform:
     # RLIMIT_AS breaks drivers that reserve large address ranges (CUDA); such platforms set this False.
     uses_address_space_limit = True
     artifact_names = {"python": "candidate.py"}
+    # Per timed sample, the wall time the runtime accepts outside the samples (loop, synchronize, GPU L2 flush).
+    sample_overhead_ms = 0.05
 
     def __init__(self, cache_dir=None):
         self.cache_dir = cache_dir
@@ -86,6 +96,18 @@ class Platform:
                 handle.write(source)
             os.replace(temporary, path)
         return CompileResult(artifact=path, cached=cached, seconds=time.perf_counter() - started)
+
+    def timing_skipped(self):
+        """Why timings would be meaningless here (e.g. an interpreter), or None when they are taken."""
+        return None
+
+    def roofline_verdict(self, spec, size, entry):
+        """None, or {"flag": ..., "fatal": message or None} when a SizeTiming beats what the hardware can do."""
+        return None
+
+    def worker_environment(self, directory):
+        """Extra environment variables for the confined worker (on top of the sandbox's allowlist)."""
+        return {}
 
     def hardware_profile(self):
         """Hardware facts for prompts (a HardwareProfile dict)."""
@@ -115,3 +137,10 @@ class Platform:
 
     def synchronize(self):
         """Waits for queued work (nothing to wait for on the CPU)."""
+
+    def timed_loop(self, target):
+        """A platform's own timing loop for a target (candidate, reference, torch_compile), or None for timing.measure.
+
+        The loop is called as loop(call, min_time_ms, min_repetitions, max_repetitions) and returns samples in ms.
+        """
+        return None

@@ -1,7 +1,9 @@
-"""The runtime's platform plug-ins by id; cuda and triton register here when they exist."""
+"""The runtime's platform plug-ins by id."""
 from .cpu import CpuPlatform
+from .cuda import CudaPlatform
+from .triton_platform import TritonPlatform
 
-PLATFORM_CLASSES = {"cpu": CpuPlatform}
+PLATFORM_CLASSES = {"cpu": CpuPlatform, "cuda": CudaPlatform, "triton": TritonPlatform}
 
 
 def create_platform(platform_id, cache_dir=None):
