@@ -9,9 +9,13 @@ import time
 
 import pytest
 
+from kernelevolve_runtime.kernelbench.hack_checks import HACK_CHECKS
+
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "cpu")
 PYTHON_ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "python")
-FAST = {"minTimeMs": 5, "warmup": 1, "minRepetitions": 3, "maxRepetitions": 100, "timeLimitSeconds": 20}
+FAST = {"minTimeMs": 5, "warmup": 1, "minRepetitions": 3, "maxRepetitions": 100, "timeLimitSeconds": 20,
+        # The sandbox fixtures must reach the sandbox; the reward-hack static checks would reject some first.
+        "staticChecks": {name: "off" for name in HACK_CHECKS}}
 
 
 def read(*parts):
@@ -128,7 +132,7 @@ def test_concurrent_requests_are_all_answered_by_id(client):
     responses = client.collect(["e1", "e2", "e3", "p1", "t1"])
     assert responses["e1"]["result"]["status"] == "passed" and responses["e1"]["result"]["speedup"] > 0
     assert responses["e2"]["result"]["reason"] == "wrong_output" and responses["e2"]["result"]["mismatch"]["output"] == "y"
-    assert responses["e3"]["result"]["status"] == "passed", responses["e3"]["result"].get("mismatch")
+    assert responses["e3"]["result"]["status"] == "passed", responses["e3"]["result"]
     profile = responses["p1"]["result"]
     assert profile["platform"] == "cpu" and profile["cores"] >= 1 and profile["copyBandwidthGBs"] > 0 and "compiler" in profile
     timings = responses["t1"]["result"]["timings"]
