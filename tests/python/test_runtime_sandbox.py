@@ -10,9 +10,12 @@ import pytest
 from kernelevolve_runtime.protocol import parse_options
 from kernelevolve_runtime.runtime import Runtime
 from kernelevolve_runtime.sandbox import Sandbox
+from kernelevolve_runtime.kernelbench.hack_checks import HACK_CHECKS
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "cpu")
-FAST = {"minTimeMs": 5, "warmup": 1, "minRepetitions": 3, "maxRepetitions": 100, "timeLimitSeconds": 20, "timing": False}
+FAST = {"minTimeMs": 5, "warmup": 1, "minRepetitions": 3, "maxRepetitions": 100, "timeLimitSeconds": 20, "timing": False,
+        # These fixtures test the runtime stages; the reward-hack static checks would reject some first.
+        "staticChecks": {name: "off" for name in HACK_CHECKS}}
 ROOT = os.geteuid() == 0
 
 
