@@ -64,7 +64,15 @@ const geomean = (numbers: number[]) => Math.exp(numbers.reduce((sum, value) => s
 
 /** Evaluates one kernel with eager and torch.compile reference timings, in one runtime request. */
 async function timeSideBySide(platform: Platform, spec: KernelSpec, source: string, language: SeedKernel["language"]): Promise<EvaluationResult> {
-  const result = await platform.evaluate(spec, { language, source }, { compareTorchCompile: true, minTimeMs, threads, trials: 2, sizes: benchSizes(spec) });
+  const result = await platform.evaluate(spec, { language, source }, {
+    compareTorchCompile: true,
+    minTimeMs,
+    threads,
+    trials: 2,
+    sizes: benchSizes(spec),
+    // torch.compile compiles the reference inside this request: minutes on a small loaded CPU.
+    timeLimitSeconds: 1800,
+  });
   if (result.status !== "passed") throw new Error(`${spec.id}: side-by-side timing failed: ${result.message}\n${result.log}`);
   return result;
 }
