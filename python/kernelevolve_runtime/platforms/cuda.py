@@ -13,7 +13,7 @@ from ..gpu_launch_guard import GuardedKernel, LaunchGuard
 from .base import CandidateViolation, CompileResult, MissingEntry
 from .cpu import NativeKernel, _copy_out, truncate_log
 
-BASE_FLAGS = ["-std=c++17", "-O3", "--shared", "-Xcompiler", "-fPIC", "-Xcompiler", "-O2", "--use_fast_math=false"]
+BASE_FLAGS = ["-std=c++17", "-O3", "--shared", "-Xcompiler", "-fPIC", "-Xcompiler", "-O2"]
 # Built for the GPU host's H200 where this host has no GPU to ask.
 DEFAULT_ARCH = (9, 0)
 NVCC_CANDIDATES = ("/usr/local/cuda/bin/nvcc",)
