@@ -90,6 +90,26 @@ export const PlatformIdSchema = z
   .regex(/^[a-z][a-z0-9-]*$/, "a kebab-case platform id such as 'cpu', 'cuda' or 'triton'")
   .describe("Platform id");
 
+/** Where an imported KernelBench problem came from and how its sizes were scaled (python/kernelevolve_runtime/kernelbench). */
+export const KernelBenchOriginSchema = z
+  .object({
+    level: z.number().int().nullable().describe("KernelBench level, or null for a plain folder of problems"),
+    problem: z.number().int().nullable().describe("Problem number from the file name (19 for 19_ReLU.py), or null"),
+    title: z.string().describe("Problem title from the file name"),
+    file: z.string().describe("Problem file name"),
+    module: z.string().describe("The problem's source at the 'bench' size; the runtime runs its get_inputs() to make each trial's inputs"),
+    initSeed: z.number().int().describe("torch seed under which both Model and ModelNew are built, so equal layers get equal weights"),
+    structural: z.array(z.string()).describe("Constants that shape the weights (read by get_init_inputs or Model); equal in every size"),
+    fullSize: z.record(z.number().int()).describe("The constants as written in the problem file"),
+    scaled: z.boolean().describe("True when the 'bench' size is smaller than the file's own size"),
+    factors: z.record(z.number()).describe("Per scaled constant: full value / bench value"),
+    footprint: z
+      .record(z.object({ bytes: z.number().describe("Bytes of inputs, outputs and weights"), flops: z.number().describe("FLOPs counted on the meta device (0 for ops without a formula)") }))
+      .describe("Estimated footprint at 'full', 'bench' and 'small'"),
+  })
+  .describe("KernelBench origin of an imported spec");
+export type KernelBenchOrigin = z.infer<typeof KernelBenchOriginSchema>;
+
 export const KernelSpecSchema = z
   .object({
     id: z
@@ -128,10 +148,19 @@ export const KernelSpecSchema = z
           .default([])
           .describe("Substrings a candidate's source must not contain, e.g. 'torch.' or 'cblas_'"),
         notes: z.string().optional().describe("Free-text constraints given to the model"),
+        customKernelsOnly: z
+          .boolean()
+          .optional()
+          .describe("Candidates must compute with their own kernels: library compute (torch ops, nn layers, BLAS, ATen) is rejected by the library_compute static check"),
       })
       .strict()
       .default({ forbiddenCalls: [] })
       .describe("Optional constraints on candidates"),
+    initInputs: z
+      .array(z.unknown())
+      .optional()
+      .describe("Constructor arguments of a python candidate's ModelNew (KernelBench's get_init_inputs()), as JSON values"),
+    kernelbench: KernelBenchOriginSchema.optional().describe("Set on specs imported from a KernelBench-format problem file"),
     cost: z
       .object({
         flops: z.string().optional().describe("Floating-point operations per call, as an expression over the dimensions"),
