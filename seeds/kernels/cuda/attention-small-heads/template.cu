@@ -91,7 +91,7 @@ __global__ void __launch_bounds__(WARPS * 32) attention_tiles(const float* __res
 // Fallback for E > E_MAX: one block per query, scores in shared memory.
 __global__ void attention_rows(const float* q, const float* k, const float* v, float* out, int64_t S, int64_t E, float scale) {
   extern __shared__ float scores[];
-  __shared__ float total_shared, max_shared;
+  __shared__ float total_shared;
   const int64_t head = blockIdx.y, query = blockIdx.x;
   if (threadIdx.x == 0) {
     float maximum = -INFINITY;
@@ -104,7 +104,6 @@ __global__ void attention_rows(const float* q, const float* k, const float* v, f
     float total = 0.f;
     for (int64_t j = 0; j < S; ++j) total += (scores[j] = expf(scores[j] - maximum));
     total_shared = total;
-    max_shared = maximum;
   }
   __syncthreads();
   for (int64_t e = threadIdx.x; e < E; e += blockDim.x) {
