@@ -12,7 +12,7 @@
  * --write puts the results into docs/benchmarks-optimize.md.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { composeForCli } from "../cli/compose.js";
@@ -86,6 +86,8 @@ const profile = await platform.hardwareProfile();
 const runsDirectory = mkdtempSync(join(tmpdir(), "kernelevolve-bench-optimize-"));
 const rows: Row[] = [];
 const started = Date.now();
+// Other work on the machine skews timings (OpenMP kernels most), so the load is part of the result.
+const loadAtStart = loadavg()[0];
 try {
   const entries = composition.specs.values().filter((entry) => entry.templates.includes("cpu") && (!values.spec || values.spec.includes(entry.id)));
   if (entries.length === 0) throw new Error(`no spec with a cpu template matches ${values.spec?.join(", ") ?? "(all)"}`);
@@ -148,7 +150,7 @@ const summary = {
   orchestrationShare: rows.reduce((sum, row) => sum + row.orchestrationShare * row.wallSeconds, 0) / totalWall,
 };
 const command = `npm run bench:optimize -- ${process.argv.slice(2).filter((argument) => argument !== "--write").join(" ")}`.trim();
-const machine = `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${profile.device}${profile.compiler ? `; ${profile.compiler}` : ""}; Node ${process.version}`;
+const machine = `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ${profile.device}${profile.compiler ? `; ${profile.compiler}` : ""}; Node ${process.version}; load average ${loadAtStart.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end`;
 const x = (value: number | undefined) => (value === undefined ? "n/a" : `${value.toFixed(2)}x`);
 const verdict = (ok: boolean) => (ok ? "met" : "NOT met");
 const markdown = [
