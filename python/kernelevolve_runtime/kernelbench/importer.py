@@ -126,7 +126,7 @@ def _sizes(problem, scale, memory_bytes, flops):
     full = {name: value for name, value in problem.defaults.items() if value >= 1}
     try:
         full_footprint = scaling.measure(problem, full)
-    except ProblemError:
+    except (ProblemError, ModuleNotFoundError):
         raise
     except Exception as error:  # noqa: BLE001 - the problem's own code failed on the meta device
         raise ProblemError(f"the problem does not run on the meta device: {type(error).__name__}: {error}") from error
