@@ -1,11 +1,15 @@
 import { Registry } from "../core/registry.js";
 import type { Platform } from "../core/types.js";
 import { CPU_PLATFORM } from "./cpu.js";
+import { CUDA_PLATFORM } from "./cuda.js";
+import { TRITON_PLATFORM } from "./triton.js";
 import { RuntimeClient, type RuntimeClientOptions } from "./runtime-client.js";
 import { RuntimePlatform, type RuntimePlatformDefinition } from "./runtime-platform.js";
 
 export { ConcurrencyLimit } from "./concurrency-limit.js";
 export { CPU_PLATFORM, createCpuPlatform } from "./cpu.js";
+export { CUDA_PLATFORM } from "./cuda.js";
+export { TRITON_CPU_PLATFORM, TRITON_PLATFORM } from "./triton.js";
 export { RuntimeClient, type RuntimeClientOptions, type RuntimeEvent, type RequestOptions } from "./runtime-client.js";
 export { RuntimePlatform, createRuntimePlatform, type RuntimePlatformDefinition, type RuntimePlatformOptions } from "./runtime-platform.js";
 export { minimalEnvironment, runPythonJson, type PythonCommandOptions } from "./python-process.js";
@@ -14,7 +18,7 @@ export { minimalEnvironment, runPythonJson, type PythonCommandOptions } from "./
  * The platforms the Python runtime implements, in registry order. cuda and triton join this list
  * as definitions (data), so every built-in platform goes through the same factory.
  */
-export const BUILTIN_RUNTIME_PLATFORMS: readonly RuntimePlatformDefinition[] = [CPU_PLATFORM];
+export const BUILTIN_RUNTIME_PLATFORMS: readonly RuntimePlatformDefinition[] = [CPU_PLATFORM, CUDA_PLATFORM, TRITON_PLATFORM];
 
 /** The built-in platforms, sharing one runtime process, and the function that stops it. */
 export interface BuiltinPlatforms {

@@ -119,10 +119,10 @@ describe("RuntimePlatform", () => {
 });
 
 describe("createBuiltinPlatforms", () => {
-  test("registers cpu on one shared runtime that close() stops", async () => {
+  test("registers cpu, cuda and triton on one shared runtime that close() stops", async () => {
     const builtin = createBuiltinPlatforms({ python: PYTHON, pythonPath: FAKE_RUNTIME_PATH, shutdownGraceMs: 500 });
-    expect(builtin.registry.ids()).toEqual(["cpu"]);
-    expect(() => builtin.registry.get("cuda-x")).toThrow(/unknown platform 'cuda-x'. Available: cpu/);
+    expect(builtin.registry.ids()).toEqual(["cpu", "cuda", "triton"]);
+    expect(() => builtin.registry.get("cuda-x")).toThrow(/unknown platform 'cuda-x'. Available: cpu, cuda, triton/);
     const cpu = builtin.registry.get("cpu");
     expect((await cpu.evaluate(spec, cpp("// ok"))).status).toBe("passed");
     const pid = builtin.client.processId!;
