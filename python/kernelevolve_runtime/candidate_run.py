@@ -4,7 +4,7 @@ import shutil
 import signal
 import time
 
-from .sandbox import WorkerDied, WorkerProtocolError, WorkerTimeout
+from .sandbox import OPENMP_ENVIRONMENT, WorkerDied, WorkerProtocolError, WorkerTimeout
 
 # Reasons a worker may report for itself; anything else it claims becomes runtime_error.
 WORKER_REASONS = {"runtime_error", "memory_limit", "missing_entry", "wrong_dtype", "forbidden_call", "suspicious_timing", "unsupported_platform"}
@@ -60,6 +60,8 @@ class CandidateRun:
                 "TMPDIR": self.directory,
                 "LANG": "C.UTF-8",
                 "OMP_NUM_THREADS": str(self.threads),
+                # Also for an OpenMP runtime the candidate loads itself (the zygote's torch copy is set already).
+                **OPENMP_ENVIRONMENT,
             }
             environment.update(platform.worker_environment(self.directory))
             self.process = sandbox.spawn("worker", self.directory, limits, environment)

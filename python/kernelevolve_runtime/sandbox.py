@@ -30,6 +30,9 @@ class WorkerProtocolError(Exception):
 # Confined children get a user id of their own from a range no account uses: RLIMIT_NPROC then counts
 # only that child's processes, and concurrent children cannot signal or trace each other.
 IDENTITY_BASE = 1_900_000_000
+
+# OpenMP settings of every confined process (set in the zygote, whose torch import initialises libgomp).
+OPENMP_ENVIRONMENT = {"OMP_WAIT_POLICY": "PASSIVE"}
 IDENTITIES_PER_RUNTIME = 100
 
 
@@ -223,6 +226,12 @@ class Sandbox:
             "PYTHONUNBUFFERED": "1",
             # Fewer malloc arenas keep the address space (RLIMIT_AS) close to what is really used.
             "MALLOC_ARENA_MAX": "2",
+            # libgomp reads its environment once, when torch (which bundles it) is imported here; candidates'
+            # kernels resolve `libgomp.so.1` to that same copy. Spinning pool threads burn their scheduler
+            # credit, so on a busy machine every parallel region waited for a preempted spinner (a 7x33
+            # layer_norm: 0.01 ms idle, 8-36 ms at load 10 on 2 cores); passive waiters sleep and are woken
+            # promptly. Applies to reference and candidate alike (docs/runtime.md, "Timing").
+            **OPENMP_ENVIRONMENT,
         }
         for key in ("CUDA_VISIBLE_DEVICES", "TRITON_INTERPRET"):
             if key in os.environ:
