@@ -49,10 +49,10 @@ class GpuPlatform(Platform):
         return roofline_verdict(spec, size, entry, device_copy_bandwidth_gbs(), properties["l2Bytes"], peak_fp32_tflops(properties))
 
     def worker_environment(self, directory):
-        """Passes the runtime's device selection on to the worker."""
+        """Passes the runtime's device selection and library path on to the worker (Triton looks for libcuda there)."""
         import os
 
-        return {key: os.environ[key] for key in ("CUDA_VISIBLE_DEVICES", "CUDA_HOME", "TRITON_LIBCUDA_PATH") if key in os.environ}
+        return {key: os.environ[key] for key in ("CUDA_VISIBLE_DEVICES", "CUDA_HOME", "TRITON_LIBCUDA_PATH", "LD_LIBRARY_PATH") if key in os.environ}
 
     # Worker side.
 

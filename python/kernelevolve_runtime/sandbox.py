@@ -233,7 +233,8 @@ class Sandbox:
             # promptly. Applies to reference and candidate alike (docs/runtime.md, "Timing").
             **OPENMP_ENVIRONMENT,
         }
-        for key in ("CUDA_VISIBLE_DEVICES", "TRITON_INTERPRET"):
+        # LD_LIBRARY_PATH: where a GPU host keeps libcuda outside the loader cache (read once, when the zygote starts).
+        for key in ("CUDA_VISIBLE_DEVICES", "TRITON_INTERPRET", "LD_LIBRARY_PATH", "CUDA_HOME", "TRITON_LIBCUDA_PATH"):
             if key in os.environ:
                 environment[key] = os.environ[key]
         # A fresh exec with an allowlisted environment: the runtime's secrets never enter the zygote's memory.
