@@ -75,7 +75,7 @@ def train(spec: dict[str, Any], train_set: Dataset, validation_set: Dataset | No
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimiser.step()
-            running += float(loss) * rows.numel()
+            running += loss.item() * rows.numel()
             step += 1
         record = {"epoch": epoch + 1, "train_loss": running / len(train_set), "seconds": time.time() - started}
         if validation_set is not None:
