@@ -66,8 +66,9 @@ def forward_flops(model: torch.nn.Module) -> int:
     """FLOPs of one forward pass of one sample (matmuls, convolutions, attention), counted by torch's FLOP counter."""
     counter = FlopCounterMode(display=False)
     model.eval()
+    device = next(model.parameters()).device
     with torch.no_grad(), counter:
-        model(example_input(model))
+        model(example_input(model).to(device))
     return int(counter.get_total_flops())
 
 
