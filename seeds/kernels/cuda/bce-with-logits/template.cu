@@ -3,13 +3,15 @@
 // param BLOCKS_PER_SM: 4, 2, 8
 // param VECTORS: 2, 1, 4
 // Mean BCE with logits: a grid of BLOCKS_PER_SM blocks per SM streams 16-byte loads (VECTORS in flight per thread) into
-// partial sums (scratch allocated once, overwritten every call); one block adds the partials in a fixed order.
+// per-block sums, which are divided by the count and added atomically to the output (zeroed first, on the same stream).
 #include <cstdint>
 #include <cuda_runtime.h>
 
 constexpr int THREADS = {{THREADS}};
 constexpr int VECTORS = {{VECTORS}};
 constexpr int MAX_BLOCKS = 8192;
+
+__global__ void zero(float* result) { *result = 0.f; }
 
 __device__ __forceinline__ float loss(float x, float label) { return fmaxf(x, 0.f) - x * label + log1pf(expf(-fabsf(x))); }
 
@@ -28,7 +30,7 @@ __device__ __forceinline__ float block_sum(float value) {
 }
 
 __global__ void __launch_bounds__(THREADS) partial_losses(const float* __restrict__ logits, const float* __restrict__ labels,
-                                                          float* __restrict__ partial, int64_t count) {
+                                                          float* __restrict__ result, int64_t count) {
   float total = 0.f;
   const int64_t vectors = count / 4;
   const float4* x4 = reinterpret_cast<const float4*>(logits);
@@ -54,19 +56,10 @@ __global__ void __launch_bounds__(THREADS) partial_losses(const float* __restric
   // The last count % 4 elements, taken by the first block.
   if (blockIdx.x == 0 && threadIdx.x < count % 4) total += loss(logits[vectors * 4 + threadIdx.x], labels[vectors * 4 + threadIdx.x]);
   total = block_sum(total);
-  if (threadIdx.x == 0) partial[blockIdx.x] = total;
-}
-
-__global__ void __launch_bounds__(THREADS) finish(const float* __restrict__ partial, int blocks, float* __restrict__ result, int64_t count) {
-  float total = 0.f;
-  for (int i = threadIdx.x; i < blocks; i += THREADS) total += partial[i];
-  total = block_sum(total);
-  if (threadIdx.x == 0) *result = total / (float)count;
+  if (threadIdx.x == 0) atomicAdd(result, total / (float)count);
 }
 
 extern "C" void kernel(const float* logits, const float* labels, float* result, int64_t B, int64_t T) {
-  static float* partial = nullptr;
-  if (!partial) cudaMalloc(&partial, MAX_BLOCKS * sizeof(float));
   const int64_t count = B * T;
   int device = 0, sms = 0;
   cudaGetDevice(&device);
@@ -75,6 +68,6 @@ extern "C" void kernel(const float* logits, const float* labels, float* result, 
   int64_t limit = (int64_t)sms * {{BLOCKS_PER_SM}};
   int blocks = (int)(needed < 1 ? 1 : (needed < limit ? needed : limit));
   if (blocks > MAX_BLOCKS) blocks = MAX_BLOCKS;
-  partial_losses<<<blocks, THREADS>>>(logits, labels, partial, count);
-  finish<<<1, THREADS>>>(partial, blocks, result, count);
+  zero<<<1, 1>>>(result);
+  partial_losses<<<blocks, THREADS>>>(logits, labels, result, count);
 }
