@@ -142,6 +142,9 @@ export function optimize(request: OptimizeRequest): OptimizeRun {
         seeds: chosenSeeds,
         runId,
         runsDirectory: composition.options.runsDirectory,
+        // The autotuner writes no prompt; every other operator reads the knowledge base and past runs.
+        contextProvider: chosenOperator.id === "autotune" ? undefined : await composition.contextProvider(),
+        experience: await composition.experienceMemory(),
         signal: controller.signal,
         onEvent: (event) => {
           onEvent?.(event);

@@ -4,7 +4,7 @@ export default {
   extensionsToTreatAsEsm: [".ts"],
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   transform: {
-    "^.+\\.ts$": ["ts-jest", { useESM: true, isolatedModules: true, diagnostics: false }],
+    "^.+\\.ts$": ["ts-jest", { useESM: true, diagnostics: false }],
   },
   testMatch: ["<rootDir>/tests/**/*.test.ts"],
   testTimeout: 120000,

@@ -4,6 +4,7 @@ import type { CandidateRecord, MemoryMode, OperatorContext, RetrievedChunk } fro
 import type { EvaluationResult, HardwareProfile, Language } from "../core/protocol.js";
 import { DEFAULT_TOLERANCES } from "../core/spec.js";
 import { UserError } from "../core/errors.js";
+import { retrieveStepContext } from "../retrieval/step-context.js";
 
 /** Rough token count: four characters a token, the usual estimate for code and English. */
 export const estimateTokens = (text: string) => Math.ceil(text.length / 4);
@@ -106,21 +107,6 @@ export function retrievedSection(chunks: RetrievedChunk[]): string {
   return `# Knowledge that may help\n${body}`;
 }
 
-/** Query text for retrieval: the spec, the platform and the parent's last failure or timings. */
-export function retrievalQuery(context: OperatorContext): string {
-  const parent = context.parents[0];
-  const parts = [context.spec.id.replace(/-/g, " "), context.spec.category, context.spec.description, context.platform.id, context.platform.language];
-  const result = parent?.result;
-  if (result?.status === "failed") {
-    parts.push(result.reason ?? "", result.message);
-    const errorLines = (result.log ?? "").split("\n").filter((line) => /error|Error|undefined|expected|cannot|invalid/.test(line)).slice(0, 4);
-    parts.push(...errorLines);
-  } else if (result?.status === "passed") {
-    parts.push("optimise faster", (result.speedup ?? 0) < 1 ? "slower than reference" : "vectorize tile parallel bandwidth");
-  }
-  return parts.filter(Boolean).join(" ").slice(0, 2000);
-}
-
 /** Options of prompt synthesis. */
 export interface PromptBudget {
   /** Total tokens the prompt may use. */
@@ -203,9 +189,17 @@ export async function buildPrompt(context: OperatorContext, templates: PromptTem
   let retrievedChunkIds: string[] = [];
   const room = Math.min(budget.retrievedTokens, budget.totalTokens - used);
   if (context.context && room > 100) {
-    const chunks = await context.context.retrieve({ text: retrievalQuery(context), platform: platform.id, language: platform.language, tokenBudget: room, limit: 8 });
-    retrievedChunkIds = chunks.map((chunk) => chunk.id);
-    user = fill(templates.step, { ...values, retrieved: retrievedSection(chunks) });
+    // Several queries (the failure, the operator, performance, the hardware) rather than one, so a
+    // compile error and the op's own knowledge both reach the prompt.
+    const step = await retrieveStepContext([context.context], {
+      spec,
+      platform: platform.id,
+      language: platform.language,
+      parentResult: parent?.result,
+      tokenBudget: room,
+    });
+    retrievedChunkIds = step.chunkIds;
+    user = fill(templates.step, { ...values, retrieved: retrievedSection(step.chunks) });
   }
   user = user.replace(/\n{3,}/g, "\n\n");
   if (estimateTokens(system) + estimateTokens(user) > budget.totalTokens) {

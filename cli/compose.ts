@@ -6,10 +6,12 @@ import { pluginSpec, validateContribution, type Contribution, type ContributionK
 import { Registry } from "../core/registry.js";
 import { loadSpecDirectory, loadSpecFile, looksLikeSpecPath } from "../core/spec-loader.js";
 import type { KernelSpec } from "../core/spec.js";
-import type { Operator, Platform, SelectionPolicy } from "../core/types.js";
+import type { ContextProvider, Operator, Platform, SelectionPolicy } from "../core/types.js";
 import { createBuiltinPlatforms } from "../platforms/index.js";
 import { HashingEmbedder } from "../retrieval/hashing-embedder.js";
 import { KnowledgeStore } from "../retrieval/knowledge-store.js";
+import { ExperienceMemory } from "../retrieval/experience-memory.js";
+import { combineProviders } from "../retrieval/combined-provider.js";
 import { loadDocuments } from "../retrieval/load-documents.js";
 import { createSearchDocsTool } from "../tools/search-docs.js";
 import { createExfmTools } from "../tools/exfm/index.js";
@@ -74,6 +76,10 @@ export interface Composition {
   seedsFor(spec: KernelSpec, platform: Platform): SeedKernel[];
   /** The knowledge store over docsFolders, opened and synced on first use. */
   knowledgeStore(): Promise<KnowledgeStore>;
+  /** The memory of successful kernels across runs (<cache>/experience), opened on first use. */
+  experienceMemory(): Promise<ExperienceMemory>;
+  /** What an operator's prompts retrieve from: the knowledge base and the experience memory together. */
+  contextProvider(): Promise<ContextProvider>;
   /** search_docs, the pipeline tools (AOViFT, ExFM) and the plugin tools. */
   extraTools(): Promise<StructuredToolInterface[]>;
   /** Stops the runtime and closes plugin platforms. */
@@ -236,6 +242,12 @@ export async function compose(options: ComposeOptions): Promise<Composition> {
     return store;
   };
 
+  let memory: Promise<ExperienceMemory> | undefined;
+  const experienceMemory = () => {
+    memory ??= ExperienceMemory.open({ directory: join(options.cacheDirectory, "experience"), embedder: new HashingEmbedder() });
+    return memory;
+  };
+
   return {
     options,
     platforms,
@@ -266,6 +278,10 @@ export async function compose(options: ComposeOptions): Promise<Composition> {
       return [];
     },
     knowledgeStore,
+    experienceMemory,
+    async contextProvider() {
+      return combineProviders([await knowledgeStore(), await experienceMemory()]);
+    },
     async extraTools() {
       const pipelines = { python: options.python, pythonPath: options.pythonPath };
       return [

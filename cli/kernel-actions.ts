@@ -98,7 +98,8 @@ export class KernelActionService implements KernelActions {
     const operator = this.composition.operators.get(operatorId).create({ spec, platform, seeds });
     const policy = this.composition.policies.get(request.policy ?? this.composition.defaults.policy);
     // Model-written candidates get the knowledge base in their prompts; the autotuner has no prompt.
-    const contextProvider = operatorId === "autotune" ? undefined : await this.composition.knowledgeStore();
+    const contextProvider = operatorId === "autotune" ? undefined : await this.composition.contextProvider();
+    const experience = await this.composition.experienceMemory();
     const budget = request.budget ?? this.options.defaultBudget ?? 12;
     const runId = newRunId(spec.id);
     const controller = new AbortController();
@@ -111,6 +112,7 @@ export class KernelActionService implements KernelActions {
       seeds,
       runId,
       contextProvider,
+      experience,
       runsDirectory: this.composition.options.runsDirectory,
       budget: { candidates: budget },
       target: request.target,

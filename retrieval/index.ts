@@ -22,3 +22,4 @@ export {
 } from "./step-context.js";
 export { ExperienceMemory, type ExperienceEntry, type RunExperience } from "./experience-memory.js";
 export { summarizeDiff, describeDiff, type DiffSummary } from "./diff-summary.js";
+export { combineProviders } from "./combined-provider.js";

@@ -117,7 +117,8 @@ export default defineCommand({
       const operator = composition.operators.get(operatorId).create({ spec, platform, seeds });
       const policy = composition.policies.get(values.policy ?? composition.defaults.policy);
       // Retrieval only matters to an operator that writes prompts; the autotuner never reads it.
-      const contextProvider: ContextProvider | undefined = operatorId === "autotune" ? undefined : await composition.knowledgeStore();
+      const contextProvider: ContextProvider | undefined = operatorId === "autotune" ? undefined : await composition.contextProvider();
+      const experience = await composition.experienceMemory();
       return await driveRun(context, values.json, (onEvent, signal) =>
         optimize({
           ...settings,
@@ -128,6 +129,7 @@ export default defineCommand({
           seeds,
           runsDirectory: context.runsDirectory,
           contextProvider,
+          experience,
           onEvent,
           signal,
           metadata: { operatorId, model: model ? { name: model.name, baseUrl: model.baseUrl } : undefined },

@@ -52,8 +52,9 @@ export default defineCommand({
       const seeds = config.seeds.map((seed) => seedFromSource(seed.name, seed.language, seed.source));
       const operator = composition.operators.get(operatorId).create({ spec: config.spec, platform, seeds });
       const policy = composition.policies.get(config.policy);
-      const contextProvider: ContextProvider | undefined = operatorId === "autotune" ? undefined : await composition.knowledgeStore();
-      return await driveRun(context, values.json, (onEvent, signal) => resumeRun({ folder, platform, operator, policy, contextProvider, onEvent, signal }));
+      const contextProvider: ContextProvider | undefined = operatorId === "autotune" ? undefined : await composition.contextProvider();
+      const experience = await composition.experienceMemory();
+      return await driveRun(context, values.json, (onEvent, signal) => resumeRun({ folder, platform, operator, policy, contextProvider, experience, onEvent, signal }));
     } finally {
       await composition.close();
     }

@@ -42,6 +42,7 @@ export type OptimizeEvent =
   | (EventBase & { type: "best-improved"; candidateId: string; generation: number; fitness: number; previousFitness: number; strategy?: string })
   | (EventBase & { type: "generation-end"; generation: number; proposed: number })
   | (EventBase & { type: "operator-error"; generation: number; message: string })
+  | (EventBase & { type: "run-warning"; message: string })
   | (EventBase & { type: "run-end"; reason: string; bestCandidateId?: string; bestFitness: number; status: "completed" | "interrupted" | "failed" });
 
 export type OptimizeEventType = OptimizeEvent["type"];

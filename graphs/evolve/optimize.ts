@@ -3,7 +3,7 @@ import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { UserError } from "../../core/errors.js";
 import { parseSpec, formatZodIssues } from "../../core/spec-loader.js";
 import type { KernelSpec } from "../../core/spec.js";
-import type { ContextProvider, Operator, Platform, SelectionPolicy } from "../../core/types.js";
+import type { CandidateRecord, ContextProvider, Operator, Platform, SelectionPolicy } from "../../core/types.js";
 import { createAutotuneOperator } from "../../agents/autotune-operator.js";
 import { createPolicyRegistry } from "../policies/registry.js";
 import { RunDatabase, type RunStatus, type StoredCandidate } from "../runs/run-database.js";
@@ -17,6 +17,11 @@ import { seedFromSource, seedTemplates, type SeedKernel } from "./seeds.js";
 import { initialState } from "./state.js";
 
 /** What `optimize()` needs besides the serialisable settings. */
+/** Remembers a finished run's successful kernels for later runs (implemented by retrieval's ExperienceMemory). */
+export interface ExperienceRecorder {
+  recordRun(run: { runId: string; spec: { id: string; category: string; description: string }; platform: string; candidates: CandidateRecord[] }): Promise<unknown>;
+}
+
 export interface OptimizeOptions extends RunSettingsInput {
   spec: KernelSpec;
   platform: Platform;
@@ -29,6 +34,8 @@ export interface OptimizeOptions extends RunSettingsInput {
   runsDirectory: string;
   runId?: string;
   contextProvider?: ContextProvider;
+  /** Where the run's successful kernels are remembered when it ends (retrieval's ExperienceMemory). */
+  experience?: ExperienceRecorder;
   onEvent?: (event: OptimizeEvent) => void;
   signal?: AbortSignal;
   /** Extra facts stored with the run for `resume` (e.g. the model name; never secrets). */
@@ -79,6 +86,7 @@ interface SessionInput {
   operator: Operator;
   policy: SelectionPolicy;
   contextProvider?: ContextProvider;
+  experience?: ExperienceRecorder;
   onEvent?: (event: OptimizeEvent) => void;
   signal?: AbortSignal;
   resumed: boolean;
@@ -148,6 +156,14 @@ async function runSession(input: SessionInput): Promise<OptimizeResult> {
     totals: db.totals(),
     timings: { wallMs, evaluationMs: context.evaluationClock.busyMs, orchestrationMs: wallMs - context.evaluationClock.busyMs },
   };
+  if (input.experience && status !== "failed") {
+    try {
+      await input.experience.recordRun({ runId: db.runId, spec: input.spec, platform: platform.id, candidates: db.candidates() });
+    } catch (error) {
+      // Memory is a convenience for later runs; its failure must not fail this one.
+      context.emit("run-warning", { message: `experience memory not updated: ${(error as Error).message}` }, 0);
+    }
+  }
   db.close();
   if (failure && status === "failed") throw failure;
   return result;
@@ -159,7 +175,7 @@ async function runSession(input: SessionInput): Promise<OptimizeResult> {
  * @example const result = await optimize({ spec, platform, seeds, runsDirectory: "runs", budget: { candidates: 30 } });
  */
 export async function optimize(options: OptimizeOptions): Promise<OptimizeResult> {
-  const { spec, platform, operator, policy, seeds = [], runsDirectory, runId, contextProvider, onEvent, signal, metadata, ...rest } = options;
+  const { spec, platform, operator, policy, seeds = [], runsDirectory, runId, contextProvider, experience, onEvent, signal, metadata, ...rest } = options;
   const parsed = RunSettingsSchema.safeParse(rest);
   if (!parsed.success) throw new UserError("invalid_options", `invalid optimize options:\n${formatZodIssues(parsed.error)}`);
   if (!spec.targets.includes(platform.id)) {
@@ -186,7 +202,7 @@ export async function optimize(options: OptimizeOptions): Promise<OptimizeResult
     policy: chosenPolicy.id,
     config: stored as unknown as Record<string, unknown>,
   });
-  return runSession({ db, spec, settings: parsed.data, seeds, platform, operator: chosenOperator, policy: chosenPolicy, contextProvider, onEvent, signal, resumed: false });
+  return runSession({ db, spec, settings: parsed.data, seeds, platform, operator: chosenOperator, policy: chosenPolicy, contextProvider, experience, onEvent, signal, resumed: false });
 }
 
 /** What `resumeRun()` needs: the run folder and the live parts that cannot be stored. */
@@ -198,6 +214,7 @@ export interface ResumeOptions {
   /** Required when the run used a policy that is not built in. */
   policy?: SelectionPolicy;
   contextProvider?: ContextProvider;
+  experience?: ExperienceRecorder;
   onEvent?: (event: OptimizeEvent) => void;
   signal?: AbortSignal;
 }
@@ -259,5 +276,5 @@ export async function resumeRun(options: ResumeOptions): Promise<OptimizeResult>
     }
     policy = registry.get(run.policy);
   }
-  return runSession({ db, spec, settings, seeds, platform: options.platform, operator, policy, contextProvider: options.contextProvider, onEvent: options.onEvent, signal: options.signal, resumed: true });
+  return runSession({ db, spec, settings, seeds, platform: options.platform, operator, policy, contextProvider: options.contextProvider, experience: options.experience, onEvent: options.onEvent, signal: options.signal, resumed: true });
 }

@@ -88,9 +88,10 @@ describe("universal operator", () => {
   });
 
   test("retrieved chunks go into the prompt and their ids are recorded", async () => {
+    const queries: string[] = [];
     const provider: ContextProvider = {
       retrieve: async (query) => {
-        expect(query.text).toContain("wrong_output");
+        queries.push(query.text);
         return [{ id: "cpu-simd#2", documentId: "cpu-simd", title: "AVX2 horizontal sums", text: "Use _mm256_hadd_ps sparingly.", score: 1, source: "docs" }];
       },
     };
@@ -99,6 +100,9 @@ describe("universal operator", () => {
     const [proposal] = await operator.propose(context({ context: provider }));
     expect(proposal.retrievedChunkIds).toEqual(["cpu-simd#2"]);
     expect(proposal.prompt).toContain("_mm256_hadd_ps");
+    // The parent failed with wrong_output: one query is about that failure, another about the op.
+    expect(queries.some((text) => /mismatch|wrong output/i.test(text))).toBe(true);
+    expect(queries.some((text) => /layer/i.test(text))).toBe(true);
   });
 
   test("a reply without code from the real client is a failed proposal with the reason", async () => {
