@@ -29,16 +29,29 @@ def default_threads():
         return os.cpu_count() or 1
 
 
-class CandidateRun:
-    """Spawns the worker, forwards commands with the remaining wall time, and turns every death into a CandidateFailure."""
+def total_time_limit(options, size_count):
+    """The cap on one worker's whole life: a full step limit for start-up and for each size's correctness, timing and re-verification."""
+    return float(options["timeLimitSeconds"]) * (1 + 3 * max(1, int(size_count)))
 
-    def __init__(self, sandbox, platform, spec, options, language=None, artifact=None):
+
+class CandidateRun:
+    """Spawns the worker, forwards commands each under its own wall-time limit, and turns every death into a CandidateFailure.
+
+    `timeLimitSeconds` bounds every single step (start-up, one trial call, one timing loop); `total_limit`
+    (default: the same) caps the whole worker, so the cap grows with the work the caller plans while a hang
+    is still killed one step limit after it starts.
+    """
+
+    def __init__(self, sandbox, platform, spec, options, language=None, artifact=None, total_limit=None):
         self.sandbox = sandbox
         self.threads = int(options.get("threads") or default_threads())
         self.time_limit = float(options["timeLimitSeconds"])
+        self.total_limit = max(self.time_limit, float(total_limit or self.time_limit))
         self.directory = sandbox.make_directory()
         self.process = None
         self.deadline = None
+        self.step_deadline = None
+        self.step_limit = self.time_limit
         try:
             artifact_name = None
             if artifact:
@@ -50,7 +63,7 @@ class CandidateRun:
             limits = {
                 "fileBytes": max(memory_bytes, 1 << 30),
                 "openFiles": 1024,
-                "cpuSeconds": int(self.time_limit * self.threads) + 10,
+                "cpuSeconds": int(self.total_limit * self.threads) + 10,
                 "processes": sandbox.process_limit(self.threads),
                 "addressSpaceBytes": memory_bytes if platform.uses_address_space_limit else None,
             }
@@ -65,7 +78,8 @@ class CandidateRun:
             }
             environment.update(platform.worker_environment(self.directory))
             self.process = sandbox.spawn("worker", self.directory, limits, environment)
-            self.deadline = time.monotonic() + self.time_limit
+            self.deadline = time.monotonic() + self.total_limit
+            self._start_step(self.time_limit)
             self.process.send({"spec": spec, "platform": platform.id, "language": language, "artifact": artifact_name, "threads": self.threads})
             self._expect_ok(self._receive())
         except BaseException:
@@ -75,12 +89,21 @@ class CandidateRun:
     def _remaining(self):
         return self.deadline - time.monotonic()
 
+    def _start_step(self, limit):
+        self.step_limit = float(limit)
+        self.step_deadline = min(self.deadline, time.monotonic() + self.step_limit)
+
+    def _timeout_message(self):
+        if self.step_deadline >= self.deadline and self.total_limit > self.step_limit:
+            return f"the candidate's evaluation ran longer than its total {self.total_limit:g} s cap"
+        return f"the candidate ran longer than its {self.step_limit:g} s limit for one step"
+
     def _receive(self):
         try:
-            return self.process.receive(max(0.0, self._remaining()))
+            return self.process.receive(max(0.0, self.step_deadline - time.monotonic()))
         except WorkerTimeout as error:
             self.process.kill()
-            raise CandidateFailure("timeout", f"the candidate ran longer than its {self.time_limit:g} s limit", self.process.log_tail()) from error
+            raise CandidateFailure("timeout", self._timeout_message(), self.process.log_tail()) from error
         except WorkerDied as error:
             raise self._death() from error
         except WorkerProtocolError as error:
@@ -109,20 +132,36 @@ class CandidateRun:
         message = str(answer.get("message") or "the worker reported a failure")[:500]
         raise CandidateFailure(reason, message, str(answer.get("log") or self.process.log_tail())[-4000:])
 
-    def request(self, command):
-        """Sends one command and returns the worker's successful answer plus the wall time it took (ms)."""
+    def send(self, command, limit=None):
+        """Starts one step (its own limit: `limit` or timeLimitSeconds, within the total cap); pair with finish()."""
         if self._remaining() <= 0:
             self.process.kill()
-            raise CandidateFailure("timeout", f"the candidate ran longer than its {self.time_limit:g} s limit", self.process.log_tail())
-        started = time.perf_counter()
+            raise CandidateFailure("timeout", f"the candidate's evaluation ran longer than its total {self.total_limit:g} s cap",
+                                   self.process.log_tail())
+        self._start_step(limit or self.time_limit)
+        self._step_started = time.perf_counter()
         self.process.send(command)
+
+    def finish(self):
+        """The worker's successful answer to the step send() started, plus the step's wall time (ms).
+
+        Time the runtime spent on its own work between send() and finish() (the reference, while the worker
+        runs the trial) does not count against the step.
+        """
+        busy = time.perf_counter() - self._step_started
+        self.step_deadline = min(self.deadline, self.step_deadline + busy)
         answer = self._receive()
-        wall_ms = (time.perf_counter() - started) * 1000
+        wall_ms = (time.perf_counter() - self._step_started) * 1000
         return self._expect_ok(answer), wall_ms
 
-    def request_raw(self, command):
+    def request(self, command, limit=None):
+        """Sends one command and returns the worker's successful answer plus the wall time it took (ms)."""
+        self.send(command, limit)
+        return self.finish()
+
+    def request_raw(self, command, limit=None):
         """Like request, but returns a failed answer instead of raising (for optional work such as torch.compile)."""
-        self.process.send(command)
+        self.send(command, limit)
         return self._receive()
 
     def close(self):

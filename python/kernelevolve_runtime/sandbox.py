@@ -112,9 +112,8 @@ class ConfinedProcess:
         """Reads the child's next JSON line within `timeout` seconds."""
         deadline = time.monotonic() + timeout
         while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise WorkerTimeout(f"no answer within {timeout:.1f} s")
+            # An answer already waiting in the pipe counts even when the deadline has passed.
+            remaining = max(0.0, deadline - time.monotonic())
             ready, _, _ = select.select([self._response], [], [], remaining)
             if not ready:
                 raise WorkerTimeout(f"no answer within {timeout:.1f} s")

@@ -139,6 +139,27 @@ class WorkerState:
         samples = loop(call, *limits) if loop else measure(call, self.platform.synchronize, 0, *limits)
         return {"ok": True, "samplesMs": samples}
 
+    def time_pair(self, command):
+        """Times two targets interleaved (A, B, A, B, ...) on the prepared inputs, so machine noise hits both alike.
+
+        Stops when both have minRepetitions samples and together minTimeMs per target, or at maxRepetitions.
+        A platform with its own loop (GPU events) is interleaved in blocks of that loop.
+        """
+        names = list(command["targets"])
+        calls = [self._target(name) for name in names]
+        loops = [self.platform.timed_loop(name) for name in names]
+        block = 1 if not any(loops) else max(1, int(command.get("platformBlock", 10)))
+        min_time_ms, minimum, maximum = float(command["minTimeMs"]), int(command["minRepetitions"]), int(command["maxRepetitions"])
+        samples = [[] for _ in names]
+        total = 0.0
+        while len(samples[0]) < maximum and (len(samples[0]) < minimum or total < min_time_ms * len(names)):
+            count = min(block, maximum - len(samples[0]))
+            for position, (call, loop) in enumerate(zip(calls, loops)):
+                taken = loop(call, 0.0, count, count) if loop else measure(call, self.platform.synchronize, 0, 0.0, count, count)
+                samples[position].extend(taken)
+                total += sum(taken)
+        return {"ok": True, "samplesMs": dict(zip(names, samples))}
+
 
 def serve_worker(command_descriptor, response_descriptor):
     """Reads JSON commands, one per line, until `exit` or the end of the channel."""
@@ -164,7 +185,8 @@ def serve_worker(command_descriptor, response_descriptor):
         answer(_failure(error))
         return
     answer({"ok": True, "ready": True})
-    handlers = {"trial": state.trial, "prepare": state.prepare, "warmup": state.warmup, "time": state.time}
+    handlers = {"trial": state.trial, "prepare": state.prepare, "warmup": state.warmup, "time": state.time,
+                "time_pair": state.time_pair}
     for line in reader:
         command = json.loads(line)
         if command.get("op") == "exit":
