@@ -9,7 +9,7 @@ const root = resolve(".");
 const workDirectory = mkdtempSync(join(tmpdir(), "aovift-tools-"));
 const tools = createAoviftTools({ python: join(root, ".venv/bin/python"), pythonPath: join(root, "python"), workDirectory, threads: 2 });
 const byName = Object.fromEntries(tools.map((item) => [item.name, item]));
-const call = (name: string, args: unknown) => byName[name].invoke(args as never) as Promise<string>;
+const call = (name: string, args: unknown) => (byName[name] as unknown as { invoke: (input: unknown) => Promise<string> }).invoke(args);
 const payload = (text: string) => JSON.parse(text.split("\n").slice(1).join("\n"));
 
 afterAll(() => rmSync(workDirectory, { recursive: true, force: true }));
