@@ -172,7 +172,7 @@ export class RuntimeClient {
       "evaluate",
       { spec, platform, candidate, options: parsed, ...this.cacheParameter(requestOptions.compileCacheDirectory) },
       EvaluationResultSchema,
-      { timeoutMs: this.watchdogMs(parsed), ...requestOptions },
+      { timeoutMs: this.watchdogMs(parsed, spec), ...requestOptions },
     )) as EvaluationResult;
   }
 
@@ -180,7 +180,7 @@ export class RuntimeClient {
   async timeReference(spec: KernelSpec, platform: string, options: EvaluationOptions = {}, requestOptions: RequestOptions = {}): Promise<TimeReferenceResult> {
     const parsed = EvaluationOptionsSchema.parse(options);
     return (await this.request("time_reference", { spec, platform, options: parsed, ...this.cacheParameter(requestOptions.compileCacheDirectory) }, TimeReferenceResultSchema, {
-      timeoutMs: this.watchdogMs(parsed),
+      timeoutMs: this.watchdogMs(parsed, spec),
       ...requestOptions,
     })) as TimeReferenceResult;
   }
@@ -209,10 +209,13 @@ export class RuntimeClient {
     return directory ? { cacheDir: directory } : {};
   }
 
-  private watchdogMs(options: z.output<typeof EvaluationOptionsSchema>): number {
+  private watchdogMs(options: z.output<typeof EvaluationOptionsSchema>, spec: KernelSpec): number {
     // The runtime enforces these limits itself; the watchdog only catches a runtime that is stuck.
+    // timeLimitSeconds bounds each step; the worker's total cap is (1 + 3 x sizes) x timeLimitSeconds
+    // (candidate_run.total_time_limit in the Python runtime).
     const margin = this.options.watchdogMarginSeconds ?? 120;
-    return (options.compileTimeLimitSeconds + 3 * options.timeLimitSeconds + margin) * 1000;
+    const sizes = options.sizes?.length ?? Object.keys(spec.sizes ?? {}).length;
+    return (options.compileTimeLimitSeconds + (1 + 3 * Math.max(1, sizes)) * options.timeLimitSeconds + margin) * 1000;
   }
 
   private async ensureStarted(): Promise<HelloResult> {
