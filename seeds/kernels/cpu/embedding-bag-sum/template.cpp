@@ -1,7 +1,7 @@
 // kernelevolve:template
 // param SCHEDULE: dynamic, static
 // param BAGS_PER_CHUNK: 8, 32, 2
-// param PREFETCH: 8, 0, 16
+// param PREFETCH: 16, 8, 0
 // param UNROLL: 2, 1, 4
 // Embedding bag (sum): bags are spread over threads; within a bag, looked-up rows are summed into
 // registers (columns in blocks of 64 floats, the remainder column by column), several rows at a time
@@ -11,17 +11,20 @@
 #include <cstring>
 
 namespace {
-constexpr int kBlock = 64;
+constexpr int kLanes = 16;
+constexpr int kBlock = 64;  // columns per pass: kBlock / kLanes native SIMD registers per row
 constexpr int kUnroll = {{UNROLL}};
 constexpr int64_t kPrefetch = {{PREFETCH}};
-typedef float Vector __attribute__((vector_size(kBlock * 4)));
+typedef float Lane __attribute__((vector_size(kLanes * 4)));
 
-inline Vector load(const float* source) {
-  Vector value;
-  std::memcpy(&value, source, sizeof(Vector));
+constexpr int kParts = kBlock / kLanes;
+
+inline Lane load(const float* source) {
+  Lane value;
+  std::memcpy(&value, source, sizeof(Lane));
   return value;
 }
-inline void store(float* target, Vector value) { std::memcpy(target, &value, sizeof(Vector)); }
+inline void store(float* target, Lane value) { std::memcpy(target, &value, sizeof(Lane)); }
 
 inline void prefetch_row(const float* row, int64_t D) {
   for (int64_t d = 0; d < D; d += 16) __builtin_prefetch(row + d, 0, 1);
@@ -39,22 +42,35 @@ extern "C" void kernel(const float* weight, const int64_t* indices, const int64_
       for (int64_t j = begin; j < end && j < begin + kPrefetch; ++j) prefetch_row(weight + indices[j] * D, D);
     int64_t d = 0;
     for (; d + kBlock <= D; d += kBlock) {
-      Vector sums[kUnroll];
-      for (int u = 0; u < kUnroll; ++u) sums[u] = Vector{};
+      // all indices below are compile-time after unrolling, so the sums stay in registers
+      Lane sums[kUnroll][kParts];
+#pragma GCC unroll 8
+      for (int u = 0; u < kUnroll; ++u)
+#pragma GCC unroll 8
+        for (int i = 0; i < kParts; ++i) sums[u][i] = Lane{};
       int64_t j = begin;
       for (; j + kUnroll <= end; j += kUnroll) {
+#pragma GCC unroll 8
         for (int u = 0; u < kUnroll; ++u) {
           if (kPrefetch > 0 && d == 0 && j + u + kPrefetch < end)
             prefetch_row(weight + indices[j + u + kPrefetch] * D, D);
-          sums[u] += load(weight + indices[j + u] * D + d);
+          const float* source = weight + indices[j + u] * D + d;
+#pragma GCC unroll 8
+          for (int i = 0; i < kParts; ++i) sums[u][i] += load(source + i * kLanes);
         }
       }
       for (; j < end; ++j) {
         if (kPrefetch > 0 && d == 0 && j + kPrefetch < end) prefetch_row(weight + indices[j + kPrefetch] * D, D);
-        sums[0] += load(weight + indices[j] * D + d);
+        const float* source = weight + indices[j] * D + d;
+#pragma GCC unroll 8
+        for (int i = 0; i < kParts; ++i) sums[0][i] += load(source + i * kLanes);
       }
-      for (int u = 1; u < kUnroll; ++u) sums[0] += sums[u];
-      store(row + d, sums[0]);
+#pragma GCC unroll 8
+      for (int u = 1; u < kUnroll; ++u)
+#pragma GCC unroll 8
+        for (int i = 0; i < kParts; ++i) sums[0][i] += sums[u][i];
+#pragma GCC unroll 8
+      for (int i = 0; i < kParts; ++i) store(row + d + i * kLanes, sums[0][i]);
     }
     for (; d < D; ++d) {
       float sum = 0.0f;
