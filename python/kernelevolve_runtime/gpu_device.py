@@ -3,7 +3,7 @@ import torch
 
 from .gpu_hardware import cuda_device_present, device_copy_bandwidth_gbs, device_properties, gpu_hardware_profile, peak_fp32_tflops
 from .gpu_roofline import roofline_verdict
-from .gpu_timing import L2Flusher, measure_gpu
+from .gpu_timing import L2Flusher, calibrate_overhead, measure_gpu
 from .platforms.base import Platform, fill_garbage
 from .inputs import TORCH_DTYPES
 
@@ -23,6 +23,7 @@ class GpuPlatform(Platform):
         super().__init__(cache_dir)
         self.has_gpu = cuda_device_present()
         self._flusher = None
+        self._overhead_ms = None
 
     def gpu_notes(self):
         """Platform-specific lines for the hardware profile."""
@@ -85,9 +86,12 @@ class GpuPlatform(Platform):
             return None
         if self._flusher is None:
             self._flusher = L2Flusher(torch, device_properties()["l2Bytes"])
-        flusher = self._flusher
+            # Calibrated once per worker: the runtime may call the loop in short interleaved blocks.
+            self._overhead_ms = calibrate_overhead(torch, self._flusher)
+        flusher, overhead = self._flusher, self._overhead_ms
 
         def loop(call, min_time_ms, min_repetitions, max_repetitions):
-            return measure_gpu(torch, call, flusher, min_time_ms, min_repetitions, max_repetitions, check_hidden=target == "candidate")
+            return measure_gpu(torch, call, flusher, min_time_ms, min_repetitions, max_repetitions, check_hidden=target == "candidate",
+                               overhead_ms=overhead)
 
         return loop

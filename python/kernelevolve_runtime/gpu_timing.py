@@ -62,13 +62,16 @@ def hidden_work_problem(events_ms, walls_ms, overhead_ms):
     return None
 
 
-def measure_gpu(torch, call, flush, min_time_ms, min_repetitions, max_repetitions, check_hidden=True, clock=time.perf_counter):
+def measure_gpu(torch, call, flush, min_time_ms, min_repetitions, max_repetitions, check_hidden=True, clock=time.perf_counter,
+                overhead_ms=None):
     """Times single calls with CUDA events until min_time_ms (event time) and min_repetitions; returns event samples (ms).
 
     Raises CandidateViolation(suspicious_timing) when the wall clock of a device-wide synchronize
-    shows work the events did not see.
+    shows work the events did not see (beyond overhead_ms, calibrated here when not given).
     """
-    overhead = calibrate_overhead(torch, flush, clock) if check_hidden else 0.0
+    overhead = 0.0
+    if check_hidden:
+        overhead = calibrate_overhead(torch, flush, clock) if overhead_ms is None else overhead_ms
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     samples, walls = [], []
     total = 0.0
