@@ -50,7 +50,8 @@ describe("kernelevolve specs", () => {
     const list = JSON.parse(run.stdout) as Array<{ id: string; sizes: string[]; targets: string[]; baselines: string[]; category: string }>;
     expect(list.map((item) => item.id)).toEqual(seedIds);
     const layernorm = list.find((item) => item.id === "layernorm")!;
-    expect(layernorm).toMatchObject({ category: "normalization", sizes: ["small", "medium", "large"], baselines: ["cpu"] });
+    expect(layernorm).toMatchObject({ category: "normalization", sizes: ["small", "medium", "large"] });
+    expect(layernorm.baselines).toContain("cpu");
     expect(layernorm.targets).toContain("cpu");
   });
 
