@@ -154,6 +154,51 @@ def test_large_speedups_are_reverified_on_fresh_inputs(runtime, spec):
     result = evaluate(runtime, spec, read("scale_bias.cpp"), speedupThreshold=0.001)
     assert result["status"] == "passed" and "reverified" in result["flags"]
     assert len(result["trials"]) == 12 and len({trial["seed"] for trial in result["trials"]}) == 12
+    assert "retimed" in result["flags"]
+    for timing in result["timings"]:
+        assert timing["candidate"]["repetitions"] == timing["reference"]["repetitions"], "interleaved: one sample of each per round"
+
+
+SLOW_AFTER = """
+import time
+import torch
+
+calls = [0]
+
+class ModelNew(torch.nn.Module):
+    def forward(self, x, bias, alpha):
+        calls[0] += 1
+        if calls[0] > {after}:
+            time.sleep({sleep})
+        return x * alpha + bias
+"""
+
+
+def test_a_speedup_that_does_not_reproduce_counts_at_its_lower_value(runtime, spec):
+    # 3 trials + 1 warm-up + exactly 20 timed calls are fast; from the re-verification on, every call sleeps 5 ms.
+    source = SLOW_AFTER.format(after=24, sleep=0.005)
+    result = evaluate(runtime, spec, source, language="python", sizes=["small"], minRepetitions=20, maxRepetitions=20,
+                      speedupThreshold=0.001)
+    assert result["status"] == "passed", result["message"]
+    assert {"reverified", "retimed", "timing-unstable"} <= set(result["flags"]), result["flags"]
+    assert result["timings"][0]["candidate"]["medianMs"] >= 5.0 and result["speedup"] < 0.1
+    assert "did not reproduce" in result["message"]
+
+
+def test_the_wall_limit_applies_per_step_not_to_the_whole_worker(runtime, spec):
+    # 6 trials of 0.4 s each: 2.4 s in all, well past a 1 s limit, but no single step is.
+    source = SLOW_AFTER.format(after=0, sleep=0.4)
+    result = evaluate(runtime, spec, source, language="python", timing=False, timeLimitSeconds=1.0)
+    assert result["status"] == "passed", result["message"]
+    assert result["durations"]["correctness"] > 2.0
+
+
+def test_a_total_cap_still_bounds_a_worker_that_is_slow_on_every_step(runtime, spec):
+    # One size: the cap is (1 + 3 x 1) x 1 s = 4 s; 12 trials of 0.6 s never reach it in one step but do in total.
+    source = SLOW_AFTER.format(after=0, sleep=0.6)
+    result = evaluate(runtime, spec, source, language="python", timing=False, timeLimitSeconds=1.0, sizes=["small"], trials=12)
+    assert (result["stage"], result["reason"]) == ("correctness", "timeout"), result["message"]
+    assert "total" in result["message"] and result["durations"]["correctness"] < 6.0
 
 
 def test_a_forged_clock_is_suspicious_timing(runtime, spec):

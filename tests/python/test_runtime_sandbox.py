@@ -3,6 +3,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 
 import pytest
@@ -148,6 +149,57 @@ def test_a_timed_out_candidate_leaves_no_process_behind(runtime):
     result = evaluate(runtime, spec, "infinite_loop.cpp", timeLimitSeconds=1)
     assert result["reason"] == "timeout"
     assert descendants(runtime.sandbox._zygote.pid) == []
+
+
+TINY_LAYER_NORM = {
+    "id": "tiny-layer-norm", "description": "layer_norm on 7 x 33: torch runs it as a parallel region even this small",
+    "category": "normalization", "dimensions": ["R", "D"], "scalars": {"eps": 1e-5},
+    "inputs": [{"name": "x", "dtype": "float32", "shape": ["R", "D"]}, {"name": "weight", "dtype": "float32", "shape": ["D"]},
+               {"name": "bias", "dtype": "float32", "shape": ["D"]}],
+    "outputs": [{"name": "y", "dtype": "float32", "shape": ["R", "D"]}],
+    "reference": "import torch\n\ndef reference(x, weight, bias, eps):\n"
+                 "    return torch.nn.functional.layer_norm(x, (x.shape[-1],), weight, bias, eps)\n",
+    "sizes": {"small": {"R": 7, "D": 33}}, "tolerances": {}, "targets": ["cpu"], "constraints": {},
+}
+
+
+def reference_median(runtime):
+    options = parse_options({**FAST, "threads": 2, "minTimeMs": 20, "minRepetitions": 50, "maxRepetitions": 400})
+    return runtime.time_reference(TINY_LAYER_NORM, "cpu", options)["timings"][0]["reference"]["medianMs"]
+
+
+def in_process_median():
+    import torch
+
+    x, weight, bias = torch.randn(7, 33), torch.randn(33), torch.randn(33)
+    samples = []
+    for _ in range(200):
+        started = time.perf_counter()
+        torch.nn.functional.layer_norm(x, (33,), weight, bias, 1e-5)
+        samples.append((time.perf_counter() - started) * 1000)
+    return sorted(samples)[len(samples) // 2]
+
+
+def middle(values):
+    return sorted(values)[len(values) // 2]
+
+
+def test_tiny_parallel_reference_is_not_inflated_in_the_sandbox(runtime, unconfined):
+    # With spinning OpenMP threads, a preempted pool thread stalled every parallel region on a busy machine
+    # (8-36 ms for this op instead of 0.01 ms, in most runs but not all). The median of three attempts
+    # tolerates one burst of load and still catches the stall.
+    # Our own CPU hogs make the contention certain whatever else the machine is doing.
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 * (os.cpu_count() or 1))]
+    try:
+        confined = middle([reference_median(runtime) for _ in range(3)])
+        control = middle([reference_median(unconfined) for _ in range(3)])
+        single = middle([in_process_median() for _ in range(3)])
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert confined <= 20 * control, (confined, control)
+    assert confined <= 20 * single + 0.05, (confined, single)
 
 
 def test_closing_the_runtime_stops_the_zygote(unconfined):
