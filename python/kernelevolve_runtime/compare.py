@@ -72,11 +72,65 @@ def _mismatch(size, name, bad, expected, actual, max_abs_error):
     }
 
 
+def _finite_sum(tensor):
+    return math.isfinite(float(tensor.sum()))
+
+
+def _all_finite_check(verdict, spec, tensor_spec, candidate, reference, expected64):
+    """The common case (reference and candidate finite everywhere) without masks or boolean indexing.
+
+    Returns True when it reached a verdict (passed, or precision_downgrade); False hands over to the
+    general path, which also builds the mismatch report of a wrong output.
+    """
+    # A finite sum proves every element finite (NaN and Inf propagate); an overflowing sum takes the general path.
+    if not (_finite_sum(reference) and _finite_sum(candidate)):
+        return False
+    dtype = tensor_spec["dtype"]
+    difference = torch.sub(candidate, reference).abs_()
+    reference_abs = reference.abs()
+    magnitude = float(reference_abs.max())
+    atol, rtol = tolerance_for(spec, dtype)
+    scale = min(1.0, magnitude) if magnitude > 0 else 1.0
+    bound = torch.mul(reference_abs, rtol).add_(atol * scale)
+    if bool(torch.gt(difference, bound).any()):
+        return False
+    del bound
+    max_abs = float(difference.max())
+    relative = float(difference.div_(reference_abs.clamp_(min=max(magnitude * 1e-6, 1e-30))).max())
+    del difference, reference_abs
+    verdict.max_abs_error = max(verdict.max_abs_error or 0.0, max_abs)
+    verdict.max_rel_error = max(verdict.max_rel_error or 0.0, relative)
+    if dtype not in ("float32", "float16", "bfloat16") or expected64 is None or magnitude <= 0:
+        return True
+    precise = expected64.double()
+    if not _finite_sum(precise):
+        return False
+    scale64 = float(precise.abs().max())
+    if scale64 == 0:
+        return True
+    candidate_error = float(torch.sub(candidate, precise).abs_().max()) / scale64
+    reference_error = float(torch.sub(reference, precise).abs_().max()) / scale64
+    _precision_verdict(verdict, tensor_spec, candidate_error, reference_error)
+    return True
+
+
+def _precision_verdict(verdict, tensor_spec, candidate_error, reference_error):
+    epsilon = torch.finfo(TORCH_FLOAT[tensor_spec["dtype"]]).eps
+    allowed = PRECISION_FACTOR * reference_error + PRECISION_FLOOR_EPSILONS * epsilon
+    ratio = candidate_error / max(reference_error, epsilon)
+    verdict.error_ratio = max(verdict.error_ratio or 0.0, ratio)
+    if candidate_error > allowed:
+        verdict.fail("precision_downgrade",
+                     f"output '{tensor_spec['name']}': error {candidate_error:.2e} of its magnitude vs float64, the fp32 reference's own is {reference_error:.2e} (allowed {allowed:.2e})")
+
+
 def _check_values(verdict, spec, size, tensor_spec, actual, expected, expected64):
     name, dtype = tensor_spec["name"], tensor_spec["dtype"]
     candidate = actual.double()
     reference = expected.to(actual.dtype).double() if dtype in FLOAT_DTYPES else expected.double()
     if candidate.numel() == 0:
+        return
+    if _all_finite_check(verdict, spec, tensor_spec, candidate, reference, expected64):
         return
     finite_reference = torch.isfinite(reference)
     broken = ~torch.isfinite(candidate) & finite_reference
@@ -109,13 +163,7 @@ def _check_values(verdict, spec, size, tensor_spec, actual, expected, expected64
             return
         candidate_error = float((candidate - precise)[precise_finite].abs().max()) / scale64
         reference_error = float((reference - precise)[precise_finite].abs().max()) / scale64
-        epsilon = torch.finfo(TORCH_FLOAT[dtype]).eps
-        allowed = PRECISION_FACTOR * reference_error + PRECISION_FLOOR_EPSILONS * epsilon
-        ratio = candidate_error / max(reference_error, epsilon)
-        verdict.error_ratio = max(verdict.error_ratio or 0.0, ratio)
-        if candidate_error > allowed:
-            verdict.fail("precision_downgrade",
-                         f"output '{name}': error {candidate_error:.2e} of its magnitude vs float64, the fp32 reference's own is {reference_error:.2e} (allowed {allowed:.2e})")
+        _precision_verdict(verdict, tensor_spec, candidate_error, reference_error)
 
 
 def check_trial(spec, size, actual_outputs, expected, expected64, inputs_before, inputs_after, aliased):
