@@ -72,12 +72,16 @@ class CandidateRun:
                 "HOME": self.directory,
                 "TMPDIR": self.directory,
                 "LANG": "C.UTF-8",
+                # The confined user has no passwd entry; libraries that ask for a user name (Triton's
+                # cache, getpass) read these instead of failing in getpwuid.
+                "USER": "kernelevolve",
+                "LOGNAME": "kernelevolve",
                 "OMP_NUM_THREADS": str(self.threads),
                 # Also for an OpenMP runtime the candidate loads itself (the zygote's torch copy is set already).
                 **OPENMP_ENVIRONMENT,
             }
             environment.update(platform.worker_environment(self.directory))
-            self.process = sandbox.spawn("worker", self.directory, limits, environment)
+            self.process = sandbox.spawn("worker", self.directory, limits, environment, pid_namespace=not platform.accelerator)
             self.deadline = time.monotonic() + self.total_limit
             self._start_step(self.time_limit)
             self.process.send({"spec": spec, "platform": platform.id, "language": language, "artifact": artifact_name, "threads": self.threads})

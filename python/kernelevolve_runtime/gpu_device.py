@@ -17,6 +17,7 @@ class GpuPlatform(Platform):
     device_type = "cuda"
     # The CUDA driver reserves far more address space than it uses: RLIMIT_AS would break it (docs/runtime.md).
     uses_address_space_limit = False
+    accelerator = True
     sample_overhead_ms = GPU_SAMPLE_OVERHEAD_MS
 
     def __init__(self, cache_dir=None):

@@ -293,8 +293,13 @@ class Sandbox:
         socket.send_fds(self._control, [json.dumps(job).encode()], descriptors)
         return json.loads(self._control.recv(1 << 16).decode())
 
-    def spawn(self, kind, directory, limits, environment, argv=None, log_name="worker.log"):
-        """Starts a confined process: 'worker' runs worker.serve_worker, 'command' execs argv."""
+    def spawn(self, kind, directory, limits, environment, argv=None, log_name="worker.log", pid_namespace=True):
+        """Starts a confined process: 'worker' runs worker.serve_worker, 'command' execs argv.
+
+        pid_namespace=False keeps the child in the host's pid namespace: the NVIDIA driver fails to
+        initialise inside a new one (seen on the H200 host), so GPU workers rely on the process-group
+        kill and the per-candidate user's RLIMIT_NPROC instead.
+        """
         command_read, command_write = os.pipe()
         response_read, response_write = os.pipe()
         status_read, status_write = os.pipe()
@@ -305,7 +310,7 @@ class Sandbox:
             "uid": self._owners.get(directory),
             "gid": self._owners.get(directory),
             "isolateNetwork": self.isolate_network,
-            "pidNamespace": self.pid_namespace,
+            "pidNamespace": self.pid_namespace and pid_namespace,
             "limits": limits,
             "environment": environment,
             "argv": argv,

@@ -66,6 +66,8 @@ class Platform:
     default_capacity = 1
     # RLIMIT_AS breaks drivers that reserve large address ranges (CUDA); such platforms set this False.
     uses_address_space_limit = True
+    # Runs kernels on a device whose driver needs the host pid namespace (sandbox.spawn).
+    accelerator = False
     artifact_names = {"python": "candidate.py"}
     # Per timed sample, the wall time the runtime accepts outside the samples (loop, synchronize, GPU L2 flush).
     sample_overhead_ms = 0.05
