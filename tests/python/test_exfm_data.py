@@ -74,3 +74,12 @@ def test_bad_config_names_the_field():
         from_dict(DataConfig, {"window": 3})
     with pytest.raises(ConfigError, match="expected an integer"):
         from_dict(DataConfig, {"windows": "many"})
+
+
+def test_vertical_defaults_are_the_fair_streaming_baseline():
+    from pipelines.exfm.config import VerticalConfig
+
+    config = from_dict(VerticalConfig, {"data": "d"})
+    assert config.epochs_per_window == 1 and config.weight_decay > 0 and config.adapter_context
+    with pytest.raises(ConfigError, match="weight_decay"):
+        from_dict(VerticalConfig, {"data": "d", "weight_decay": -1.0})

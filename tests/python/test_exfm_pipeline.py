@@ -79,3 +79,47 @@ def test_profile_writes_runnable_specs(capsys, workspace):
 def test_bad_arguments_exit_2_with_a_named_field(capsys, command, arguments, message):
     code, result = run(capsys, command, arguments)
     assert code == 2 and result["ok"] is False and message in result["error"]
+
+
+def test_negative_downsampled_fm_over_predicts_its_domain_and_das_flags_unseen_ids(capsys, workspace):
+    data = str(workspace / "data_bias")
+    code, _ = run(capsys, "generate-data", {**TINY_DATA, "windows": 5, "examples_per_window": 1000, "output": data})
+    assert code == 0
+    code, fm = run(capsys, "train-foundation", {"data": data, "output": str(workspace / "fm_bias"), "model": TINY_FM, "history_windows": 2, "history_epochs": 4, "learning_rate": 0.01, "staleness": [1, 2], "negative_keep": {"0": 0.2}, "threads": 1})
+    assert code == 0
+    code, fair = run(capsys, "train-foundation", {"data": data, "output": str(workspace / "fm_fair"), "model": TINY_FM, "history_windows": 2, "history_epochs": 4, "learning_rate": 0.01, "staleness": [1], "threads": 1})
+    assert code == 0
+    # Keeping a fifth of domain 0's negatives makes the FM over-predict domain 0 far more than the same FM
+    # trained on all the data (a tiny FM is not calibrated either, so compare the two).
+    def mean_calibration(result, domain):
+        return sum(w["calibration_by_domain"][domain] for w in result["fm_quality"]["1"]) / len(result["fm_quality"]["1"])
+
+    assert mean_calibration(fm, 0) > 1.3 * mean_calibration(fair, 0)
+    assert mean_calibration(fm, 1) < 1.3 * mean_calibration(fair, 1)  # the other domain keeps its calibration
+    # Ids flagged unseen are exactly those the serving snapshot never trained on; staler FMs have more of them.
+    state = torch.load(os.path.join(data, "data.pt"), weights_only=True)
+    users, windows, domains, labels = state["sparse"]["user"]["values"], state["window"], state["domain"], state["label"]
+    surely_kept = (domains == 1) | (labels > 0.5)  # domain 1 is not down-sampled and positives are always kept
+    das = torch.load(fm["das"]["2"], weights_only=True)
+    for row in torch.nonzero(windows >= 2).flatten()[::13].tolist():
+        before = (users == users[row]) & (windows <= int(das["fm_snapshot"][row]))
+        if not bool(before.any()):
+            assert bool(das["fm_unseen_user"][row])
+        if bool((before & surely_kept).any()):
+            assert not bool(das["fm_unseen_user"][row])
+    assert fm["unseen_share"]["2"] >= fm["unseen_share"]["1"] > 0
+
+
+def test_merge_experiments_pools_values_over_runs(capsys, tmp_path):
+    def result(seed, values):
+        return {"ok": True, "command": "experiment", "seeds": [seed], "relative_ne_gain_percent": {"e1": {"mean": 0, "std": 0, "values": values}}, "ne": {}, "diagnostics": {}, "seconds": 1.0}
+
+    first, second = tmp_path / "a.json", tmp_path / "b.jsonl"
+    first.write_text(json.dumps(result(0, [1.0, 2.0])) + "\n")
+    second.write_text(json.dumps(result(1, [3.0])) + "\n" + json.dumps(result(2, [6.0])) + "\n")
+    code, merged = run(capsys, "merge-experiments", {"inputs": [str(first), str(second)]})
+    assert code == 0 and merged["seeds"] == [0, 1, 2]
+    assert merged["relative_ne_gain_percent"]["e1"]["values"] == [1.0, 2.0, 3.0, 6.0]
+    assert merged["relative_ne_gain_percent"]["e1"]["mean"] == 3.0
+    code, failed = run(capsys, "merge-experiments", {"inputs": "a.json"})
+    assert code == 2 and "inputs" in failed["error"]

@@ -52,6 +52,23 @@ def _experiment(arguments: dict) -> dict:
     return run_experiment(from_dict(ExperimentConfig, arguments))
 
 
+def _merge_experiments(arguments: dict) -> dict:
+    from .experiment import merge_experiments
+
+    inputs = arguments.get("inputs")
+    if not isinstance(inputs, list) or not all(isinstance(p, str) for p in inputs) or set(arguments) != {"inputs"}:
+        raise ConfigError("args.inputs: a list of files, each holding one experiment result as its last JSON line")
+    results = []
+    for path in inputs:
+        try:
+            with open(path) as handle:
+                lines = [line for line in handle.read().splitlines() if line.strip()]
+            results += [json.loads(line) for line in lines]
+        except (OSError, json.JSONDecodeError) as error:
+            raise ConfigError(f"args.inputs: cannot read {path!r}: {error}") from None
+    return merge_experiments(results)
+
+
 COMMANDS: Dict[str, Callable[[dict], dict]] = {
     "generate-data": _generate_data,
     "train-foundation": _train_foundation,
@@ -59,6 +76,7 @@ COMMANDS: Dict[str, Callable[[dict], dict]] = {
     "evaluate": _evaluate,
     "profile": _profile,
     "experiment": _experiment,
+    "merge-experiments": _merge_experiments,
 }
 
 

@@ -165,6 +165,9 @@ class FoundationConfig:
     batch_size: int = 256
     staleness: List[int] = field(default_factory=lambda: [1])  # publish every k windows; one DAS file per k
     domain_weights: Dict[str, float] = field(default_factory=dict)  # keep fraction per domain id; biases the FM
+    # Keep fraction of each domain's *negative* examples, with no correction of the logits afterwards: the FM
+    # over-predicts that domain's CTR by about -log(keep) in logit while its ranking stays sound (a calibration bias).
+    negative_keep: Dict[str, float] = field(default_factory=dict)
     seed: int = 0
     threads: int = 0
     device: str = "cpu"  # 'cpu' or 'cuda'
@@ -177,9 +180,11 @@ class FoundationConfig:
         _require(self.history_epochs >= 1, f"{path}.history_epochs: must be at least 1")
         _require(self.learning_rate > 0 and self.batch_size >= 1, f"{path}: learning_rate and batch_size must be positive")
         _require(len(self.staleness) >= 1 and all(k >= 1 for k in self.staleness), f"{path}.staleness: a non-empty list of integers >= 1")
-        for key, weight in self.domain_weights.items():
-            _require(key.isdigit(), f"{path}.domain_weights: keys are domain numbers such as '0', got {key!r}")
-            _require(0.0 <= weight <= 1.0, f"{path}.domain_weights.{key}: a keep fraction in [0, 1]")
+        for name in ("domain_weights", "negative_keep"):
+            for key, weight in getattr(self, name).items():
+                _require(key.isdigit(), f"{path}.{name}: keys are domain numbers such as '0', got {key!r}")
+                _require(0.0 <= weight <= 1.0, f"{path}.{name}.{key}: a keep fraction in [0, 1]")
+        _require(all(w > 0 for w in self.negative_keep.values()), f"{path}.negative_keep: keep fractions must be > 0")
         check_device(self.device, path)
 
 
@@ -195,11 +200,15 @@ class VerticalConfig:
     model: ModelConfig = field(default_factory=lambda: ModelConfig(**VM_DEFAULT))
     start_window: int = 2
     learning_rate: float = 0.01
-    batch_size: int = 128
-    epochs_per_window: int = 2
+    weight_decay: float = 0.1  # decoupled (AdamW) weight decay on every VM parameter, the same for every variant
+    batch_size: int = 64  # the best plain-VM NE among 32/64/128/256 at one pass per window
+    epochs_per_window: int = 1  # one pass per window: every example is seen once, as in a real stream
     distill_weight: float = 1.0
     adapter_weight: float = 1.0
     adapter_hidden: int = 8
+    # The adapter reads the FM logit plus DAS context (staleness age, ids the FM never trained on) and the
+    # dense features; False gives the scalar adapter MLP(fm_logit) of the first design.
+    adapter_context: bool = True
     seed: int = 0
     threads: int = 0
     device: str = "cpu"  # 'cpu' or 'cuda'
@@ -212,4 +221,5 @@ class VerticalConfig:
         _require(self.domain >= 0 and self.start_window >= 1, f"{path}: domain must be >= 0 and start_window >= 1")
         _require(self.learning_rate > 0 and self.batch_size >= 1 and self.epochs_per_window >= 1, f"{path}: learning_rate, batch_size and epochs_per_window must be positive")
         _require(self.distill_weight >= 0 and self.adapter_weight >= 0 and self.adapter_hidden >= 1, f"{path}: weights must be >= 0 and adapter_hidden >= 1")
+        _require(self.weight_decay >= 0, f"{path}.weight_decay: must be >= 0")
         check_device(self.device, path)

@@ -35,6 +35,33 @@ def join_fm_logits(rows: int, window_of_row: torch.Tensor, predictions: Dict[int
     return {"fm_logit": fm_logit, "fm_snapshot": snapshot}
 
 
+def join_unseen_ids(rows: int, predictions: Dict[int, Tuple[torch.Tensor, torch.Tensor, int]], unseen: Dict[int, Tuple[torch.Tensor, torch.Tensor]]) -> Dict[str, torch.Tensor]:
+    """Per-row flags: the user / the ad id was absent from everything the serving FM snapshot trained on."""
+    user, ad = torch.zeros(rows, dtype=torch.bool), torch.zeros(rows, dtype=torch.bool)
+    for window, (row_ids, _, _) in predictions.items():
+        user[row_ids], ad[row_ids] = unseen[window]
+    return {"fm_unseen_user": user, "fm_unseen_ad": ad}
+
+
+def adapter_context(columns: Dict[str, torch.Tensor], window: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+    """The student adapter's cheap inputs besides the FM logit, one row per example.
+
+    [staleness age = window - FM snapshot window, user id unseen by the FM, ad id unseen by the FM, dense...]:
+    all known at serving time of the FM prediction, none needs the VM's trunk. DAS files without the id flags
+    (older files) give zeros there.
+    """
+    rows = window.numel()
+    device = dense.device
+    age = (window.to(device) - columns["fm_snapshot"].to(device)).float().clamp(min=0)
+    flags = [columns.get(name, torch.zeros(rows, dtype=torch.bool)).to(device).float() for name in ("fm_unseen_user", "fm_unseen_ad")]
+    return torch.cat([age.unsqueeze(1), torch.stack(flags, 1), dense.float()], dim=1)
+
+
+def adapter_context_width(dense_features: int) -> int:
+    """Number of columns adapter_context returns."""
+    return 3 + dense_features
+
+
 def write_das(path: str, columns: Dict[str, torch.Tensor], staleness: int) -> None:
     """Saves one DAS file (the FM columns for every row of the dataset)."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)

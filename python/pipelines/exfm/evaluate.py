@@ -49,7 +49,7 @@ def load_checkpoint(path: str) -> Dlrm:
     if saved["kind"] == "foundation":
         model = Dlrm(saved["vocabulary"], saved["dense_features"], model_config)
     else:
-        model = build_vertical(saved["vocabulary"], saved["dense_features"], model_config, saved["variant"], saved["adapter_hidden"])
+        model = build_vertical(saved["vocabulary"], saved["dense_features"], model_config, saved["variant"], saved["adapter_hidden"], saved.get("adapter_context", False))
     model.load_state_dict(saved["state"])
     return model
 

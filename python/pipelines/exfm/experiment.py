@@ -16,6 +16,10 @@ from .vertical import train_vertical
 
 CLAIMS = ("e1", "e2", "e3", "control")
 
+# The experiment's own defaults, under the fields the caller passes: three times the examples per window of
+# the data generator's default, so that one pass per window gives the VM enough steps (see docs/exfm.md).
+EXPERIMENT_DATA: Dict[str, Any] = {"examples_per_window": 6000}
+
 
 @dataclass
 class ExperimentConfig:
@@ -23,12 +27,13 @@ class ExperimentConfig:
 
     output: str = ""
     seeds: List[int] = field(default_factory=lambda: [0, 1, 2])
-    data: Dict[str, Any] = field(default_factory=dict)  # DataConfig fields (seed is set per run)
+    data: Dict[str, Any] = field(default_factory=dict)  # DataConfig fields over EXPERIMENT_DATA (seed is set per run)
     foundation: Dict[str, Any] = field(default_factory=dict)  # FoundationConfig fields except data/output/staleness
     vertical: Dict[str, Any] = field(default_factory=dict)  # VerticalConfig fields except data/das/output/variant/domain
     staleness: List[int] = field(default_factory=lambda: [1, 2, 4])
-    biased_domain: int = 0
-    biased_keep: float = 0.03  # fraction of the biased domain's examples the biased FM sees
+    biased_domain: int = -1  # the domain the biased FM mis-calibrates; -1: seed mod domains, so seeds cover every domain
+    biased_negative_keep: float = 0.2  # the biased FM keeps this fraction of that domain's negatives (logit shift ~ +1.6)
+    biased_keep: float = 1.0  # and this fraction of all its examples (the first design used 0.03 and no negative_keep)
     claims: List[str] = field(default_factory=lambda: list(CLAIMS))
     threads: int = 0
     device: str = "cpu"
@@ -42,17 +47,19 @@ class ExperimentConfig:
         unknown = [c for c in self.claims if c not in CLAIMS]
         if unknown:
             raise ConfigError(f"{path}.claims: unknown {unknown}; choose from {', '.join(CLAIMS)}")
-        for key in ("data", "output", "staleness", "domain_weights", "device", "threads"):
+        for key in ("data", "output", "staleness", "domain_weights", "negative_keep", "device", "threads"):
             if key in self.foundation:
                 raise ConfigError(f"{path}.foundation.{key}: set by the experiment itself")
-        for key in ("data", "das", "output", "variant", "domain", "device", "threads"):
+        for key in ("data", "das", "output", "variant", "domain", "device", "threads", "adapter_context"):
             if key in self.vertical:
                 raise ConfigError(f"{path}.vertical.{key}: set by the experiment itself")
-        data = from_dict(DataConfig, self.data, f"{path}.data")
-        if not 0 <= self.biased_domain < data.domains:
-            raise ConfigError(f"{path}.biased_domain: must be in 0..{data.domains - 1}")
-        if not 1 <= max(self.staleness) and min(self.staleness) >= 1:
-            raise ConfigError(f"{path}.staleness: integers >= 1")
+        data = from_dict(DataConfig, {**EXPERIMENT_DATA, **self.data}, f"{path}.data")
+        if not -1 <= self.biased_domain < data.domains:
+            raise ConfigError(f"{path}.biased_domain: must be -1 (rotate with the seed) or in 0..{data.domains - 1}")
+        if not 0 < self.biased_negative_keep <= 1 or not 0 < self.biased_keep <= 1:
+            raise ConfigError(f"{path}.biased_negative_keep and biased_keep: keep fractions in (0, 1]")
+        if not self.staleness or min(self.staleness) < 1:
+            raise ConfigError(f"{path}.staleness: a non-empty list of integers >= 1")
         from_dict(FoundationConfig, {**self.foundation, "data": "-", "output": "-"}, f"{path}.foundation")
         from_dict(VerticalConfig, {**self.vertical, "data": "-"}, f"{path}.vertical")
         check_device(self.device, path)
@@ -68,55 +75,95 @@ def run_experiment(config: ExperimentConfig) -> dict:
     started = time.time()
     gains: Dict[str, List[float]] = {}
     ne: Dict[str, List[float]] = {}
+    diagnostics: Dict[str, List[float]] = {}
+    data_fields = {**EXPERIMENT_DATA, **config.data}
+    domains = int(data_fields.get("domains", DataConfig.domains))
 
     def record(name: str, baseline: float, candidate: float) -> None:
         gains.setdefault(name, []).append(relative_ne_gain(baseline, candidate))
+
+    def note(name: str, value: float) -> None:
+        diagnostics.setdefault(name, []).append(value)
 
     for seed in config.seeds:
         root = os.path.join(config.output, f"seed{seed}")
         common = {"threads": config.threads, "device": config.device}
 
         def dataset(name: str, overrides: Dict[str, Any]) -> str:
-            data_config = from_dict(DataConfig, {**config.data, **overrides, "seed": seed})
+            data_config = from_dict(DataConfig, {**data_fields, **overrides, "seed": seed})
             batch, meta = generate_stream(data_config)
             folder = os.path.join(root, name)
             write_dataset(folder, batch, meta)
             return folder
 
-        def foundation(data: str, name: str, weights: Dict[str, float]) -> dict:
-            return train_foundation(from_dict(FoundationConfig, {**config.foundation, **common, "data": data, "output": os.path.join(root, name), "staleness": config.staleness, "domain_weights": weights, "seed": seed}))
+        def foundation(data: str, name: str, bias: Dict[str, Dict[str, float]]) -> dict:
+            return train_foundation(from_dict(FoundationConfig, {**config.foundation, **common, **bias, "data": data, "output": os.path.join(root, name), "staleness": config.staleness, "seed": seed}))
 
-        def vertical(data: str, das: str, variant: str, domain: int) -> dict:
-            result = train_vertical(from_dict(VerticalConfig, {**config.vertical, **common, "data": data, "das": das, "variant": variant, "domain": domain, "seed": seed}))
-            ne.setdefault(f"{variant}@{os.path.basename(das) or 'none'}/d{domain}", []).append(result["ne"])
+        def vertical(data: str, das: str, variant: str, domain: int, context: bool = True) -> dict:
+            result = train_vertical(from_dict(VerticalConfig, {**config.vertical, **common, "data": data, "das": das, "variant": variant, "domain": domain, "seed": seed, "adapter_context": context}))
+            label = variant if context or variant != "adapter" else "adapter_scalar"
+            source = f"{os.path.basename(os.path.dirname(das))}/{os.path.basename(das)}" if das else "none"
+            ne.setdefault(f"{label}@{source}/{os.path.basename(data)}", []).append(result["ne"])
             return result
 
-        domains = int(config.data.get("domains", DataConfig.domains))
         data = dataset("data", {})
+        k1 = str(min(config.staleness))
+        plain: Dict[int, float] = {}
+        distilled: Dict[int, float] = {}
+        auxiliary_k1: Dict[int, float] = {}
         if {"e1", "e3", "e2"} & set(config.claims):
             fm = foundation(data, "fm", {})
-            plain = {d: vertical(data, "", "plain", d)["ne"] for d in range(domains)}
+            for d in range(domains):
+                result = vertical(data, "", "plain", d)
+                plain[d] = result["ne"]
+                note("oracle_ne", result["oracle_ne"])
         if "e1" in config.claims:
             for d in range(domains):
-                record("e1_distilled_vs_plain", plain[d], vertical(data, fm["das"]["1"], "distilled", d)["ne"])
+                result = vertical(data, fm["das"][k1], "distilled", d)
+                distilled[d] = result["ne"]
+                record("e1_distilled_vs_plain", plain[d], distilled[d])
+                note("fm_ne_k1", result["fm_ne"])
         if "e3" in config.claims:
             for k in config.staleness:
+                note(f"fm_unseen_ad_share_k{k}", fm["unseen_share"][str(k)])
                 for d in range(domains):
-                    auxiliary = vertical(data, fm["das"][str(k)], "auxiliary", d)["ne"]
-                    adapter = vertical(data, fm["das"][str(k)], "adapter", d)["ne"]
+                    result = vertical(data, fm["das"][str(k)], "auxiliary", d)
+                    auxiliary = result["ne"]
+                    note(f"fm_ne_k{k}", result["fm_ne"])
+                    if str(k) == k1:
+                        auxiliary_k1[d] = auxiliary
+                    adapted = vertical(data, fm["das"][str(k)], "adapter", d)
+                    adapter = adapted["ne"]
+                    scalar_result = vertical(data, fm["das"][str(k)], "adapter", d, context=False)
+                    scalar = scalar_result["ne"]
+                    # How much each adapter improves the FM as a teacher (scored before training on each window).
+                    note(f"e3_adapted_teacher_vs_fm_k{k}", relative_ne_gain(result["fm_ne"], adapted["adapter_ne"]))
+                    note(f"e3_scalar_adapted_teacher_vs_fm_k{k}", relative_ne_gain(result["fm_ne"], scalar_result["adapter_ne"]))
                     record(f"e3_auxiliary_vs_plain_k{k}", plain[d], auxiliary)
                     record(f"e3_adapter_vs_plain_k{k}", plain[d], adapter)
                     record(f"e3_adapter_vs_auxiliary_k{k}", auxiliary, adapter)
+                    record(f"e3_scalar_adapter_vs_auxiliary_k{k}", auxiliary, scalar)
+        if distilled and auxiliary_k1:
+            # The same comparison as E2 with the unbiased FM: what the auxiliary head costs when there is no bias.
+            for d in range(domains):
+                record("e2_unbiased_auxiliary_vs_distilled", distilled[d], auxiliary_k1[d])
         if "e2" in config.claims:
-            d = config.biased_domain
-            biased = foundation(data, "fm_biased", {str(d): config.biased_keep})
-            das = biased["das"][str(min(config.staleness))]
-            distilled = vertical(data, das, "distilled", d)["ne"]
-            auxiliary = vertical(data, das, "auxiliary", d)["ne"]
-            record("e2_biased_auxiliary_vs_distilled", distilled, auxiliary)
-            record("e2_biased_distilled_vs_plain", plain[d], distilled)
-            record("e2_biased_auxiliary_vs_plain", plain[d], auxiliary)
-            ne.setdefault("e2_biased_fm_ne", []).append(next(w for w in [biased["fm_quality"][str(min(config.staleness))]])[-1]["ne_by_domain"][d])
+            d = config.biased_domain if config.biased_domain >= 0 else seed % domains
+            bias = {"negative_keep": {str(d): config.biased_negative_keep}, "domain_weights": {str(d): config.biased_keep} if config.biased_keep < 1 else {}}
+            biased = foundation(data, "fm_biased", bias)
+            das = biased["das"][k1]
+            # Calibration and NE of both FMs on the biased domain over the windows the VMs are scored on.
+            first_scored = int(config.vertical.get("start_window", VerticalConfig.start_window)) + 1
+            for name, source in (("biased", biased), ("unbiased", fm)):
+                scored = [w for w in source["fm_quality"][k1] if w["window"] >= first_scored]
+                note(f"e2_{name}_fm_calibration", statistics.fmean(w["calibration_by_domain"][d] for w in scored))
+            result = vertical(data, das, "distilled", d)
+            note("e2_biased_fm_ne", result["fm_ne"])
+            biased_distilled = result["ne"]
+            biased_auxiliary = vertical(data, das, "auxiliary", d)["ne"]
+            record("e2_biased_auxiliary_vs_distilled", biased_distilled, biased_auxiliary)
+            record("e2_biased_distilled_vs_plain", plain[d], biased_distilled)
+            record("e2_biased_auxiliary_vs_plain", plain[d], biased_auxiliary)
         if "control" in config.claims:
             # No drift, no churn: a stale FM is as good as a fresh one, so the adapter should add about nothing.
             still = dataset("data_static", {"drift": 0.0, "ctr_drift": 0.0, "churn": 0.0})
@@ -134,5 +181,24 @@ def run_experiment(config: ExperimentConfig) -> dict:
         "config": asdict(config),
         "relative_ne_gain_percent": {name: _summary(values) for name, values in gains.items()},
         "ne": {name: _summary(values) for name, values in ne.items()},
+        "diagnostics": {name: _summary(values) for name, values in diagnostics.items()},
         "seconds": time.time() - started,
     }
+
+
+def merge_experiments(results: List[dict]) -> dict:
+    """Pools the per-seed values of several experiment results (e.g. one run per seed) into one summary."""
+    if not results:
+        raise ConfigError("args.inputs: at least one experiment result")
+    merged: Dict[str, Dict[str, List[float]]] = {"relative_ne_gain_percent": {}, "ne": {}, "diagnostics": {}}
+    seeds: List[int] = []
+    failed = [r for r in results if r.get("ok") is False]  # a run that stopped with an error line adds nothing
+    results = [r for r in results if r.get("ok") is not False]
+    for result in results:
+        if result.get("command") != "experiment":
+            raise ConfigError("args.inputs: every input must be the JSON result of the experiment command")
+        seeds += result["seeds"]
+        for section, table in merged.items():
+            for name, summary in result.get(section, {}).items():
+                table.setdefault(name, []).extend(summary["values"])
+    return {"ok": True, "command": "experiment", "seeds": seeds, "failed_runs": len(failed), **{section: {name: _summary(values) for name, values in table.items()} for section, table in merged.items()}, "seconds": sum(r.get("seconds", 0.0) for r in results)}

@@ -9,7 +9,7 @@ from typing import Dict, List, Tuple
 import torch
 
 from .config import ConfigError, FoundationConfig
-from .das import join_fm_logits, snapshot_for_window, write_das
+from .das import join_fm_logits, join_unseen_ids, snapshot_for_window, write_das
 from .data import load_dataset
 from .metrics import auc, normalized_entropy
 from .model import Dlrm
@@ -33,9 +33,10 @@ def train_foundation(config: FoundationConfig) -> dict:
     domains = int(meta["config"]["domains"])
     if config.history_windows >= windows:
         raise ConfigError(f"args.history_windows: {config.history_windows} leaves no window for the VMs; the dataset has {windows} windows")
-    for key in config.domain_weights:
-        if int(key) >= domains:
-            raise ConfigError(f"args.domain_weights.{key}: the dataset has domains 0..{domains - 1}")
+    for name in ("domain_weights", "negative_keep"):
+        for key in getattr(config, name):
+            if int(key) >= domains:
+                raise ConfigError(f"args.{name}.{key}: the dataset has domains 0..{domains - 1}")
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     # The FM sees only a keep-fraction of some domains: how an FM becomes biased against a domain.
@@ -43,6 +44,12 @@ def train_foundation(config: FoundationConfig) -> dict:
     for key, weight in config.domain_weights.items():
         keep_probability[batch.domain.cpu() == int(key)] = weight
     keep = torch.rand(batch.rows, generator=generator) < keep_probability
+    # Negative down-sampling without recalibration: the kept data over-states the domain's click rate.
+    negative_probability = torch.ones(batch.rows)
+    for key, weight in config.negative_keep.items():
+        negative_probability[batch.domain.cpu() == int(key)] = weight
+    negative_draw = torch.rand(batch.rows, generator=generator)
+    keep &= (batch.label.cpu() > 0.5) | (negative_draw < negative_probability)
     keep_probability = keep_probability.to(config.device)
     keep = keep.to(config.device)
     model = Dlrm(meta["vocabulary"], meta["dense_features"], config.model).to(config.device)
@@ -61,12 +68,20 @@ def train_foundation(config: FoundationConfig) -> dict:
     os.makedirs(config.output, exist_ok=True)
     model_path = os.path.join(config.output, "fm.pt")
     torch.save({"kind": "foundation", "model": asdict(config.model), "state": {k: v.cpu() for k, v in model.state_dict().items()}, "vocabulary": meta["vocabulary"], "dense_features": meta["dense_features"]}, model_path)
+    # The window in which the FM first trained on each user and ad id (windows if never): DAS marks the
+    # rows whose ids the published snapshot never saw, a cheap signal of where its prediction is least informed.
+    user_ids, ad_ids = batch.sparse["user"].values.cpu(), batch.sparse["ad"].values.cpu()
+    trained_window = torch.where(keep.cpu(), batch.window.cpu(), torch.full_like(batch.window.cpu(), windows))
+    first_user = torch.full((int(meta["vocabulary"]["user"]),), windows, dtype=torch.int64).scatter_reduce(0, user_ids, trained_window, "amin")
+    first_ad = torch.full((int(meta["vocabulary"]["ad"]),), windows, dtype=torch.int64).scatter_reduce(0, ad_ids, trained_window, "amin")
     cache: Dict[Tuple[int, int], torch.Tensor] = {}
     scorer = Dlrm(meta["vocabulary"], meta["dense_features"], config.model).to(config.device)
     das_paths: Dict[str, str] = {}
     quality: Dict[str, list] = {}
+    unseen_share: Dict[int, float] = {}
     for staleness in config.staleness:
         predictions = {}
+        unseen = {}
         per_window = []
         for w in range(config.history_windows, windows):
             source = snapshot_for_window(w, config.history_windows, staleness)
@@ -76,6 +91,8 @@ def train_foundation(config: FoundationConfig) -> dict:
                 cache[(source, w)] = predict(scorer, batch.select(rows))
             logits = cache[(source, w)]
             predictions[w] = (rows.cpu(), logits.cpu(), source)
+            cpu_rows = rows.cpu()
+            unseen[w] = (first_user[user_ids[cpu_rows]] > source, first_ad[ad_ids[cpu_rows]] > source)
             labels = batch.label[rows]
             per_window.append({
                 "window": w,
@@ -83,10 +100,15 @@ def train_foundation(config: FoundationConfig) -> dict:
                 "ne": normalized_entropy(logits, labels),
                 "ne_by_domain": [normalized_entropy(logits[batch.domain[rows] == d], labels[batch.domain[rows] == d]) for d in range(domains)],
                 "auc": auc(logits, labels),
+                # Mean predicted CTR over the observed click rate: 1 is calibrated, above 1 over-predicts.
+                "calibration_by_domain": [float(torch.sigmoid(logits[batch.domain[rows] == d]).mean() / labels[batch.domain[rows] == d].mean().clamp(min=1e-9)) for d in range(domains)],
             })
         path = os.path.join(config.output, f"das_k{staleness}.pt")
-        write_das(path, join_fm_logits(batch.rows, batch.window.cpu(), predictions), staleness)
+        columns = join_fm_logits(batch.rows, batch.window.cpu(), predictions)
+        columns.update(join_unseen_ids(batch.rows, predictions, unseen))
+        write_das(path, columns, staleness)
         das_paths[str(staleness)] = path
+        unseen_share[staleness] = float(columns["fm_unseen_ad"][batch.window.cpu() >= config.history_windows].float().mean())
         quality[str(staleness)] = per_window
         log(f"[exfm] DAS staleness {staleness}: wrote {path}")
     return {
@@ -97,5 +119,6 @@ def train_foundation(config: FoundationConfig) -> dict:
         "das": das_paths,
         "history_windows": config.history_windows,
         "trained_rows": int(keep.sum()),
+        "unseen_share": {str(k): v for k, v in unseen_share.items()},
         "fm_quality": quality,
     }

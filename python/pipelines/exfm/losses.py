@@ -19,8 +19,11 @@ def multi_term_bce(serve: torch.Tensor, aux: torch.Tensor, adapter: torch.Tensor
     )
 
 
-def exfm_loss(model: Dlrm, outputs: Dict[str, torch.Tensor], label: torch.Tensor, fm_logit: Optional[torch.Tensor], variant: str, distill_weight: float, adapter_weight: float) -> Tuple[torch.Tensor, Dict[str, float]]:
-    """The loss of one VM variant on one batch; returns the total and its terms for logging."""
+def exfm_loss(model: Dlrm, outputs: Dict[str, torch.Tensor], label: torch.Tensor, fm_logit: Optional[torch.Tensor], variant: str, distill_weight: float, adapter_weight: float, context: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, Dict[str, float]]:
+    """The loss of one VM variant on one batch; returns the total and its terms for logging.
+
+    context: the student adapter's extra inputs (das.adapter_context), used only by the 'adapter' variant.
+    """
     with record_function("exfm::loss"):
         serve = outputs["serve"]
         hard = F.binary_cross_entropy_with_logits(serve, label)
@@ -40,7 +43,7 @@ def exfm_loss(model: Dlrm, outputs: Dict[str, torch.Tensor], label: torch.Tensor
             return hard + distill_weight * soft, {"hard": hard.item(), "distill": soft.item()}
         if variant == "adapter":
             assert model.adapter is not None
-            adapted = model.adapter(fm_logit)
+            adapted = model.adapter(fm_logit, None if context is None else context.detach())
             # Stop-gradient: the distillation target must not train the adapter; only true labels do.
             soft = F.binary_cross_entropy_with_logits(aux, torch.sigmoid(adapted.detach()))
             calibration = F.binary_cross_entropy_with_logits(adapted, label)

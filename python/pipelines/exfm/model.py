@@ -13,24 +13,38 @@ from .layers import EmbeddingBags, Interaction, mlp
 
 
 class StudentAdapter(nn.Module):
-    """A small residual MLP that maps a (stale) FM logit to a logit calibrated on the VM's fresh labels."""
+    """Maps a (stale) FM logit, and optionally cheap context, to a logit calibrated on the VM's fresh labels.
 
-    def __init__(self, hidden: int) -> None:
+    adapted = fm * (1 + scale(z)) + shift(z), with z = [fm, context] through one tanh layer. With context
+    (the FM's staleness age, flags for ids the FM never trained on, dense features) the adapter can learn a
+    temperature and an offset per age and per id freshness: how much a stale FM's logit still says about
+    today's click. Without context it is a monotone-ish recalibration of the scalar logit only.
+    """
+
+    def __init__(self, hidden: int, context_features: int = 0) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(1, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+        self.context_features = context_features
+        self.hidden = nn.Sequential(nn.Linear(1 + context_features, hidden), nn.Tanh())
+        self.out = nn.Linear(hidden, 2)
         # Zero output layer: the adapter starts as the identity, so early distillation sees the raw FM.
-        nn.init.zeros_(self.net[2].weight)
-        nn.init.zeros_(self.net[2].bias)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
 
-    def forward(self, fm_logit: torch.Tensor) -> torch.Tensor:
-        """Returns the adapted logit, same shape as the input."""
-        return fm_logit + self.net(fm_logit.unsqueeze(-1)).squeeze(-1)
+    def forward(self, fm_logit: torch.Tensor, context: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Returns the adapted logit, same shape as fm_logit; context is (rows, context_features)."""
+        inputs = fm_logit.unsqueeze(-1)
+        if self.context_features:
+            if context is None or context.shape[-1] != self.context_features:
+                raise ValueError(f"the adapter expects {self.context_features} context features per row")
+            inputs = torch.cat([inputs, context], dim=-1)
+        scale, shift = self.out(self.hidden(inputs)).unbind(-1)
+        return fm_logit * (1 + scale) + shift
 
 
 class Dlrm(nn.Module):
     """Embedding bags + bottom MLP + dot/DCNv2 interaction + top MLP + serving head (+ auxiliary head, + adapter)."""
 
-    def __init__(self, vocabulary: Dict[str, int], dense_features: int, config: ModelConfig, auxiliary_head: bool = False, adapter_hidden: Optional[int] = None) -> None:
+    def __init__(self, vocabulary: Dict[str, int], dense_features: int, config: ModelConfig, auxiliary_head: bool = False, adapter_hidden: Optional[int] = None, adapter_context: int = 0) -> None:
         super().__init__()
         self.config = config
         self.dense_features = dense_features
@@ -41,7 +55,7 @@ class Dlrm(nn.Module):
         width = config.top_mlp[-1] if config.top_mlp else self.interaction.output_width
         self.serving_head = nn.Linear(width, 1)
         self.auxiliary_head = nn.Linear(width, 1) if auxiliary_head else None
-        self.adapter = StudentAdapter(adapter_hidden) if adapter_hidden else None
+        self.adapter = StudentAdapter(adapter_hidden, adapter_context) if adapter_hidden else None
 
     def trunk(self, batch: AdsBatch) -> torch.Tensor:
         """The shared representation both heads read."""

@@ -29,7 +29,7 @@ def minibatches(rows: int, size: int, generator: torch.Generator, device: torch.
         yield order[start : start + size]
 
 
-def train_pass(model: Dlrm, optimizer: torch.optim.Optimizer, batch: AdsBatch, fm_logit: Optional[torch.Tensor], variant: str, batch_size: int, generator: torch.Generator, distill_weight: float = 0.0, adapter_weight: float = 0.0) -> Dict[str, float]:
+def train_pass(model: Dlrm, optimizer: torch.optim.Optimizer, batch: AdsBatch, fm_logit: Optional[torch.Tensor], variant: str, batch_size: int, generator: torch.Generator, distill_weight: float = 0.0, adapter_weight: float = 0.0, context: Optional[torch.Tensor] = None) -> Dict[str, float]:
     """One epoch over `batch`; returns the mean of each loss term."""
     model.train()
     totals: Dict[str, float] = {}
@@ -37,7 +37,7 @@ def train_pass(model: Dlrm, optimizer: torch.optim.Optimizer, batch: AdsBatch, f
     for rows in minibatches(batch.rows, batch_size, generator, batch.label.device):
         part = batch.select(rows)
         outputs = model(part)
-        loss, terms = exfm_loss(model, outputs, part.label, None if fm_logit is None else fm_logit[rows], variant, distill_weight, adapter_weight)
+        loss, terms = exfm_loss(model, outputs, part.label, None if fm_logit is None else fm_logit[rows], variant, distill_weight, adapter_weight, None if context is None else context[rows])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

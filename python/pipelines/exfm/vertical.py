@@ -8,7 +8,7 @@ from typing import List, Optional
 import torch
 
 from .config import ConfigError, ModelConfig, VerticalConfig
-from .das import load_das
+from .das import adapter_context, adapter_context_width, load_das
 from .data import load_dataset
 from .jagged import AdsBatch
 from .metrics import auc, normalized_entropy
@@ -16,7 +16,7 @@ from .model import Dlrm
 from .training import log, predict, set_threads, train_pass
 
 
-def build_vertical(vocabulary: dict, dense_features: int, model: ModelConfig, variant: str, adapter_hidden: int) -> Dlrm:
+def build_vertical(vocabulary: dict, dense_features: int, model: ModelConfig, variant: str, adapter_hidden: int, adapter_context: bool = False) -> Dlrm:
     """A VM with the heads its variant needs; only the serving head is ever used to serve."""
     return Dlrm(
         vocabulary,
@@ -24,6 +24,7 @@ def build_vertical(vocabulary: dict, dense_features: int, model: ModelConfig, va
         model,
         auxiliary_head=variant in ("auxiliary", "adapter"),
         adapter_hidden=adapter_hidden if variant == "adapter" else None,
+        adapter_context=adapter_context_width(dense_features) if variant == "adapter" and adapter_context else 0,
     )
 
 
@@ -38,18 +39,24 @@ def train_vertical(config: VerticalConfig) -> dict:
     if config.start_window >= windows - 1:
         raise ConfigError(f"args.start_window: must be below {windows - 1} so at least one later window is evaluated")
     fm_logit: Optional[torch.Tensor] = None
+    context: Optional[torch.Tensor] = None
     if config.variant != "plain":
-        fm_logit = load_das(config.das, batch.rows)["fm_logit"].to(config.device)
+        columns = load_das(config.das, batch.rows)
+        fm_logit = columns["fm_logit"].to(config.device)
+        if config.variant == "adapter" and config.adapter_context:
+            context = adapter_context(columns, batch.window, batch.dense)
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    model = build_vertical(meta["vocabulary"], meta["dense_features"], config.model, config.variant, config.adapter_hidden).to(config.device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    model = build_vertical(meta["vocabulary"], meta["dense_features"], config.model, config.variant, config.adapter_hidden, config.adapter_context).to(config.device)
+    # AdamW: decoupled weight decay, the same for every variant so the baseline is regularised as well.
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     per_window: List[dict] = []
-    pooled_logits, pooled_labels, pooled_fm = [], [], []
+    pooled_logits, pooled_labels, pooled_fm, pooled_teacher = [], [], [], []
     for w in range(config.start_window, windows):
         rows = torch.nonzero((batch.window == w) & (batch.domain == config.domain)).flatten()
         part = batch.select(rows)
         window_fm = None if fm_logit is None else fm_logit[rows]
+        window_context = None if context is None else context[rows]
         if window_fm is not None and bool(torch.isnan(window_fm).any()):
             raise ConfigError(f"args.das: window {w} has no FM predictions; start_window must be at least the FM's history_windows")
         if w > config.start_window:
@@ -62,9 +69,16 @@ def train_vertical(config: VerticalConfig) -> dict:
             pooled_labels.append(part.label)
             if window_fm is not None:
                 pooled_fm.append(window_fm)
+            if model.adapter is not None:
+                # The adapted teacher, scored before it sees this window's labels: what the adapter fixes in the FM.
+                model.eval()
+                with torch.no_grad():
+                    teacher = model.adapter(window_fm, window_context)
+                record["adapter_ne"] = normalized_entropy(teacher, part.label)
+                pooled_teacher.append(teacher)
         if w < windows - 1:
             for _ in range(config.epochs_per_window):
-                terms = train_pass(model, optimizer, part, window_fm, config.variant, config.batch_size, generator, config.distill_weight, config.adapter_weight)
+                terms = train_pass(model, optimizer, part, window_fm, config.variant, config.batch_size, generator, config.distill_weight, config.adapter_weight, window_context)
             log(f"[exfm] VM domain {config.domain} {config.variant} window {w}: " + ", ".join(f"{k} {v:.4f}" for k, v in terms.items()))
     logits, labels = torch.cat(pooled_logits), torch.cat(pooled_labels)
     result = {
@@ -81,9 +95,11 @@ def train_vertical(config: VerticalConfig) -> dict:
     }
     if pooled_fm:
         result["fm_ne"] = normalized_entropy(torch.cat(pooled_fm), labels)
+    if pooled_teacher:
+        result["adapter_ne"] = normalized_entropy(torch.cat(pooled_teacher), labels)
     if config.output:
         os.makedirs(os.path.dirname(os.path.abspath(config.output)), exist_ok=True)
-        torch.save({"kind": "vertical", "variant": config.variant, "domain": config.domain, "model": asdict(config.model), "adapter_hidden": config.adapter_hidden, "state": {k: v.cpu() for k, v in model.state_dict().items()}, "vocabulary": meta["vocabulary"], "dense_features": meta["dense_features"]}, config.output)
+        torch.save({"kind": "vertical", "variant": config.variant, "domain": config.domain, "model": asdict(config.model), "adapter_hidden": config.adapter_hidden, "adapter_context": config.adapter_context, "state": {k: v.cpu() for k, v in model.state_dict().items()}, "vocabulary": meta["vocabulary"], "dense_features": meta["dense_features"]}, config.output)
         result["model_path"] = config.output
     return result
 
