@@ -10,7 +10,7 @@ def normalized_entropy(logits: torch.Tensor, labels: torch.Tensor) -> float:
     """Mean log loss of the predictions divided by the entropy of the empirical click rate; lower is better."""
     if logits.numel() == 0:
         raise ValueError("normalized entropy of an empty set")
-    logits, labels = logits.double().flatten(), labels.double().flatten()
+    logits, labels = logits.detach().double().cpu().flatten(), labels.detach().double().cpu().flatten()
     log_loss = float(torch.nn.functional.binary_cross_entropy_with_logits(logits, labels))
     rate = float(labels.mean())
     if rate <= 0.0 or rate >= 1.0:
@@ -26,7 +26,8 @@ def relative_ne_gain(baseline: float, candidate: float) -> float:
 
 def auc(scores: torch.Tensor, labels: torch.Tensor) -> float:
     """ROC AUC through the rank-sum statistic, with ties given their average rank."""
-    scores, labels = scores.double().flatten(), labels.flatten() > 0.5
+    # Metrics run on the CPU whatever device the model used: exact, and no device mixing.
+    scores, labels = scores.detach().double().cpu().flatten(), labels.detach().cpu().flatten() > 0.5
     positives, negatives = int(labels.sum()), int((~labels).sum())
     if positives == 0 or negatives == 0:
         raise ValueError("AUC needs both positive and negative labels")
