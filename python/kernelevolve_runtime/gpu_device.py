@@ -35,7 +35,7 @@ class GpuPlatform(Platform):
         return None
 
     def hardware_profile(self):
-        """The device's SMs, memory, L2, compute capability and measured copy bandwidth; a stub profile without a GPU."""
+        """The device's SMs, memory, L2, compute capability and measured copy bandwidth; without a GPU, a profile that says so."""
         if not self.has_gpu:
             profile = {"platform": self.id, "device": "no CUDA device on this host", "notes": self.gpu_notes()}
             if self.compiler_version():
