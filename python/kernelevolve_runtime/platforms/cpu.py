@@ -3,15 +3,14 @@ import ctypes
 import hashlib
 import os
 import shutil
-import stat
 import subprocess
 import time
 
 from ..hardware import cpu_hardware_profile, cpu_model_name
 from .base import CompileResult, MissingEntry, Platform, fill_garbage
+from .native_build import build_shared_library
 
 BASE_FLAGS = ["-std=c++17", "-O3", "-march=native", "-fopenmp", "-fPIC", "-shared"]
-LOG_LIMIT = 4096
 
 _compiler_versions = {}
 
@@ -22,24 +21,6 @@ def compiler_version(compiler):
         output = subprocess.run([compiler, "--version"], capture_output=True, text=True, timeout=30).stdout
         _compiler_versions[compiler] = output.splitlines()[0] if output else compiler
     return _compiler_versions[compiler]
-
-
-def _copy_out(source, destination):
-    # The file was written by the confined user: refuse links and special files.
-    descriptor = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
-    with os.fdopen(descriptor, "rb") as reader:
-        if not stat.S_ISREG(os.fstat(reader.fileno()).st_mode):
-            raise OSError(f"{source} is not a regular file")
-        temporary = f"{destination}.{os.getpid()}.{time.monotonic_ns()}.tmp"
-        with open(temporary, "wb") as writer:
-            shutil.copyfileobj(reader, writer)
-    os.replace(temporary, destination)
-
-
-def truncate_log(text, directory, limit=LOG_LIMIT):
-    """The first `limit` characters of a compiler log (the first errors), without the private folder's path."""
-    text = text.replace(directory + "/", "").replace(directory, ".")
-    return text if len(text) <= limit else text[:limit] + f"\n... ({len(text) - limit} more characters)"
 
 
 class NativeBinding:
@@ -115,38 +96,18 @@ class CpuPlatform(Platform):
         version = compiler_version(self.compiler)
         if os.path.exists(artifact):
             return CompileResult(artifact=artifact, cached=True, seconds=0.0, command=command, compiler=version)
-        started = time.perf_counter()
-        directory = sandbox.make_directory()
-        try:
-            source_path = os.path.join(directory, "kernel.cpp")
-            with open(source_path, "w", encoding="utf-8") as handle:
-                handle.write(candidate["source"])
-            sandbox.hand_over(source_path, directory)
-            limits = {
-                "fileBytes": 1 << 30,
-                "openFiles": 256,
-                "cpuSeconds": int(options["compileTimeLimitSeconds"]) * 2 + 5,
-                "processes": sandbox.process_limit(4),
-                "addressSpaceBytes": max(options["memoryLimitMb"], 4096) << 20,
-            }
-            environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": directory, "TMPDIR": directory, "LANG": "C"}
-            argv = [self.compiler, *flags, "-o", "kernel.so", "kernel.cpp"]
-            status, log, timed_out = sandbox.run_command(argv, directory, limits, environment, options["compileTimeLimitSeconds"])
-            seconds = time.perf_counter() - started
-            log = truncate_log(log, directory)
-            if timed_out:
-                return CompileResult(reason="compile_timeout", seconds=seconds, command=command, compiler=version, log=log,
-                                     message=f"the compiler ran longer than {options['compileTimeLimitSeconds']:g} s")
-            built = os.path.join(directory, "kernel.so")
-            if not status or status.get("exitCode") != 0 or not os.path.exists(built):
-                first = next((line for line in log.splitlines() if "error" in line), "the compiler failed")
-                return CompileResult(reason="compile_error", seconds=seconds, command=command, compiler=version, log=log,
-                                     message=first.strip()[:300])
-            os.makedirs(folder, exist_ok=True)
-            _copy_out(built, artifact)
-            return CompileResult(artifact=artifact, cached=False, seconds=seconds, command=command, compiler=version, log=log)
-        finally:
-            sandbox.release_directory(directory)
+        limits = {
+            "fileBytes": 1 << 30,
+            "openFiles": 256,
+            "cpuSeconds": int(options["compileTimeLimitSeconds"]) * 2 + 5,
+            "processes": sandbox.process_limit(4),
+            "addressSpaceBytes": max(options["memoryLimitMb"], 4096) << 20,
+        }
+        return build_shared_library(
+            sandbox, options, source=candidate["source"], source_name="kernel.cpp",
+            argv=[self.compiler, *flags, "-o", "kernel.so", "kernel.cpp"], limits=limits,
+            path=os.environ.get("PATH", "/usr/bin:/bin"), artifact=artifact, command=command, version=version, tool="the compiler",
+        )
 
     def hardware_profile(self):
         """Model, cores, SIMD flags, caches, memory, measured copy bandwidth and the compiler."""

@@ -11,7 +11,8 @@ from ..gpu_device import GpuPlatform
 from ..gpu_hardware import cuda_arch_flag, device_properties
 from ..gpu_launch_guard import GuardedKernel, LaunchGuard
 from .base import CandidateViolation, CompileResult, MissingEntry
-from .cpu import NativeKernel, _copy_out, truncate_log
+from .cpu import NativeKernel
+from .native_build import build_shared_library
 
 BASE_FLAGS = ["-std=c++17", "-O3", "--shared", "-Xcompiler", "-fPIC", "-Xcompiler", "-O2"]
 # Built for the GPU host's H200 where this host has no GPU to ask.
@@ -95,40 +96,20 @@ class CudaPlatform(GpuPlatform):
         command = " ".join(["nvcc", *flags, "-o", "kernel.so", "kernel.cu"])
         if os.path.exists(artifact):
             return CompileResult(artifact=artifact, cached=True, seconds=0.0, command=command, compiler=version)
-        started = time.perf_counter()
-        directory = sandbox.make_directory()
-        try:
-            source_path = os.path.join(directory, "kernel.cu")
-            with open(source_path, "w", encoding="utf-8") as handle:
-                handle.write(candidate["source"])
-            sandbox.hand_over(source_path, directory)
-            limits = {
-                "fileBytes": 1 << 30,
-                "openFiles": 512,
-                "cpuSeconds": int(options["compileTimeLimitSeconds"]) * 2 + 5,
-                # nvcc runs cudafe++, cicc, ptxas, fatbinary and the host compiler as children.
-                "processes": sandbox.process_limit(16),
-                "addressSpaceBytes": max(options["memoryLimitMb"], 8192) << 20,
-            }
-            path = os.pathsep.join([os.path.dirname(self.nvcc), os.environ.get("PATH", "/usr/bin:/bin")])
-            environment = {"PATH": path, "HOME": directory, "TMPDIR": directory, "LANG": "C"}
-            argv = [self.nvcc, *flags, "-o", "kernel.so", "kernel.cu"]
-            status, log, timed_out = sandbox.run_command(argv, directory, limits, environment, options["compileTimeLimitSeconds"])
-            seconds = time.perf_counter() - started
-            log = truncate_log(log, directory)
-            if timed_out:
-                return CompileResult(reason="compile_timeout", seconds=seconds, command=command, compiler=version, log=log,
-                                     message=f"nvcc ran longer than {options['compileTimeLimitSeconds']:g} s")
-            built = os.path.join(directory, "kernel.so")
-            if not status or status.get("exitCode") != 0 or not os.path.exists(built):
-                first = next((line for line in log.splitlines() if "error" in line), "nvcc failed")
-                return CompileResult(reason="compile_error", seconds=seconds, command=command, compiler=version, log=log,
-                                     message=first.strip()[:300])
-            os.makedirs(folder, exist_ok=True)
-            _copy_out(built, artifact)
-            return CompileResult(artifact=artifact, cached=False, seconds=seconds, command=command, compiler=version, log=log)
-        finally:
-            sandbox.release_directory(directory)
+        limits = {
+            "fileBytes": 1 << 30,
+            "openFiles": 512,
+            "cpuSeconds": int(options["compileTimeLimitSeconds"]) * 2 + 5,
+            # nvcc runs cudafe++, cicc, ptxas, fatbinary and the host compiler as children.
+            "processes": sandbox.process_limit(16),
+            "addressSpaceBytes": max(options["memoryLimitMb"], 8192) << 20,
+        }
+        return build_shared_library(
+            sandbox, options, source=candidate["source"], source_name="kernel.cu",
+            argv=[self.nvcc, *flags, "-o", "kernel.so", "kernel.cu"], limits=limits,
+            path=os.pathsep.join([os.path.dirname(self.nvcc), os.environ.get("PATH", "/usr/bin:/bin")]),
+            artifact=artifact, command=command, version=version, tool="nvcc",
+        )
 
     def load(self, artifact_path, language, spec):
         """Opens the library and types `kernel` per the ABI; KernelBench modules run under the launch guard."""
