@@ -123,3 +123,41 @@ def test_merge_experiments_pools_values_over_runs(capsys, tmp_path):
     assert merged["relative_ne_gain_percent"]["e1"]["mean"] == 3.0
     code, failed = run(capsys, "merge-experiments", {"inputs": "a.json"})
     assert code == 2 and "inputs" in failed["error"]
+
+
+def test_experiment_reports_paired_staleness_and_drift_trends(capsys, tmp_path):
+    arguments = {
+        "output": str(tmp_path / "exp"), "seeds": [0], "threads": 1, "staleness": [1, 2],
+        "data": {**{k: v for k, v in TINY_DATA.items() if k != "seed"}, "windows": 5, "examples_per_window": 150},
+        "foundation": {"model": TINY_FM, "history_epochs": 1}, "vertical": {"model": TINY_VM, "start_window": 2},
+        "claims": ["e3", "control", "fast_drift"],
+    }
+    code, result = run(capsys, "experiment", arguments)
+    assert code == 0, result
+    gains = result["relative_ne_gain_percent"]
+    assert len(gains["fast_drift_adapter_vs_auxiliary_k2"]["values"]) == 2  # one per domain
+    trend = result["trends"]["e3_adapter_gain_k2_minus_k1"]
+    k1, k2 = gains["e3_adapter_vs_auxiliary_k1"]["values"], gains["e3_adapter_vs_auxiliary_k2"]["values"]
+    assert trend["pairs"] == 2 and trend["mean"] == pytest.approx(sum(b - a for a, b in zip(k1, k2)) / 2)
+    assert trend["rose"] == sum(b > a for a, b in zip(k1, k2))
+    assert set(result["trends"]) == {"e3_adapter_gain_k2_minus_k1", "e3_adapter_gain_drift_minus_static_k2", "e3_adapter_gain_fast_minus_drift_k2"}
+    # The fast stream drifts by the factor (2 by default) on every drift knob.
+    meta = json.loads((tmp_path / "exp" / "seed0" / "data_fast" / "meta.json").read_text())["config"]
+    assert meta["drift"] == pytest.approx(0.5) and meta["ctr_drift"] == pytest.approx(0.3) and meta["churn"] == pytest.approx(0.2)
+    code, failed = run(capsys, "experiment", {**arguments, "fast_drift_factor": 1.0})
+    assert code == 2 and "fast_drift_factor" in failed["error"]
+
+
+def test_trends_pair_values_and_skip_unmatched_sides():
+    from pipelines.exfm.experiment import trends
+
+    gains = {
+        "e3_adapter_vs_auxiliary_k1": {"values": [0.0, 1.0, -1.0]},
+        "e3_adapter_vs_auxiliary_k4": {"values": [1.0, 1.5, 0.0]},
+        "control_static_adapter_vs_auxiliary_k4": {"values": [0.0, 0.0]},  # another number of pairs: no trend
+    }
+    result = trends(gains, [1, 4])
+    assert set(result) == {"e3_adapter_gain_k4_minus_k1"}
+    trend = result["e3_adapter_gain_k4_minus_k1"]
+    assert trend["mean"] == pytest.approx(2.5 / 3) and trend["rose"] == 3 and trend["pairs"] == 3
+    assert trend["std"] == pytest.approx(0.2886751, rel=1e-6) and trend["t"] == pytest.approx((2.5 / 3) / (0.2886751 / 3 ** 0.5), rel=1e-6)

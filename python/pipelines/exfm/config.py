@@ -161,7 +161,11 @@ class FoundationConfig:
     model: ModelConfig = field(default_factory=lambda: ModelConfig(**FM_DEFAULT))
     history_windows: int = 2  # windows the FM pre-trains on before the VMs start
     history_epochs: int = 2
+    # Passes over each new window: the FM is trained offline on a large budget (it is external to the VMs'
+    # training and serving), so unlike a VM it may revisit a window.
+    epochs_per_window: int = 1
     learning_rate: float = 0.003
+    weight_decay: float = 0.0  # decoupled (AdamW); 0 is plain Adam
     batch_size: int = 256
     staleness: List[int] = field(default_factory=lambda: [1])  # publish every k windows; one DAS file per k
     domain_weights: Dict[str, float] = field(default_factory=dict)  # keep fraction per domain id; biases the FM
@@ -178,6 +182,8 @@ class FoundationConfig:
         _require(bool(self.output), f"{path}.output: a folder for the FM snapshots and DAS files is required")
         _require(self.history_windows >= 1, f"{path}.history_windows: must be at least 1")
         _require(self.history_epochs >= 1, f"{path}.history_epochs: must be at least 1")
+        _require(self.epochs_per_window >= 1, f"{path}.epochs_per_window: must be at least 1")
+        _require(self.weight_decay >= 0, f"{path}.weight_decay: must be >= 0")
         _require(self.learning_rate > 0 and self.batch_size >= 1, f"{path}: learning_rate and batch_size must be positive")
         _require(len(self.staleness) >= 1 and all(k >= 1 for k in self.staleness), f"{path}.staleness: a non-empty list of integers >= 1")
         for name in ("domain_weights", "negative_keep"):

@@ -1,6 +1,7 @@
 """The ExFM claims at small scale over several seeds: distillation (E1), auxiliary head under FM bias (E2), adapter vs staleness (E3)."""
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import time
@@ -14,7 +15,7 @@ from .metrics import relative_ne_gain
 from .training import log
 from .vertical import train_vertical
 
-CLAIMS = ("e1", "e2", "e3", "control")
+CLAIMS = ("e1", "e2", "e3", "control", "fast_drift")
 
 # The experiment's own defaults, under the fields the caller passes: three times the examples per window of
 # the data generator's default, so that one pass per window gives the VM enough steps (see docs/exfm.md).
@@ -34,6 +35,7 @@ class ExperimentConfig:
     biased_domain: int = -1  # the domain the biased FM mis-calibrates; -1: seed mod domains, so seeds cover every domain
     biased_negative_keep: float = 0.2  # the biased FM keeps this fraction of that domain's negatives (logit shift ~ +1.6)
     biased_keep: float = 1.0  # and this fraction of all its examples (the first design used 0.03 and no negative_keep)
+    fast_drift_factor: float = 2.0  # 'fast_drift': drift, ctr_drift and churn of the stream times this factor
     claims: List[str] = field(default_factory=lambda: list(CLAIMS))
     threads: int = 0
     device: str = "cpu"
@@ -58,6 +60,8 @@ class ExperimentConfig:
             raise ConfigError(f"{path}.biased_domain: must be -1 (rotate with the seed) or in 0..{data.domains - 1}")
         if not 0 < self.biased_negative_keep <= 1 or not 0 < self.biased_keep <= 1:
             raise ConfigError(f"{path}.biased_negative_keep and biased_keep: keep fractions in (0, 1]")
+        if self.fast_drift_factor <= 1:
+            raise ConfigError(f"{path}.fast_drift_factor: must be above 1 (the fast stream drifts faster than the default one)")
         if not self.staleness or min(self.staleness) < 1:
             raise ConfigError(f"{path}.staleness: a non-empty list of integers >= 1")
         from_dict(FoundationConfig, {**self.foundation, "data": "-", "output": "-"}, f"{path}.foundation")
@@ -68,6 +72,44 @@ class ExperimentConfig:
 def _summary(values: List[float]) -> dict:
     """Mean, sample standard deviation and the values themselves."""
     return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0, "values": values}
+
+
+def _paired(later: List[float], earlier: List[float]) -> dict:
+    """later - earlier per (seed, domain) pair: mean, sample std, standard error, t statistic and how many pairs rose.
+
+    The gains of one pair share their seed's stream, FM and plain VM, so their difference cancels most of the
+    seed-to-seed spread that the unpaired standard deviations of each gain carry.
+    """
+    differences = [b - a for a, b in zip(earlier, later)]
+    n = len(differences)
+    mean = statistics.fmean(differences)
+    std = statistics.stdev(differences) if n > 1 else 0.0
+    error = std / math.sqrt(n) if n > 1 else 0.0
+    return {"mean": mean, "std": std, "stderr": error, "t": mean / error if error > 0 else 0.0, "rose": sum(d > 0 for d in differences), "pairs": n}
+
+
+def trends(gains: Dict[str, Dict[str, Any]], staleness: List[int]) -> Dict[str, dict]:
+    """E3 as paired differences: does the adapter's gain over the auxiliary head grow with staleness and drift speed?
+
+    `gains` maps names to summaries with per-pair `values` in the same (seed, domain) order. A trend is
+    left out where one side is missing or the sides hold different numbers of pairs (merged runs that did
+    not all run the same claims).
+    """
+    values = {name: summary["values"] for name, summary in gains.items()}
+    wanted: Dict[str, tuple] = {}
+    ks = sorted(set(staleness))
+    for low, high in zip(ks, ks[1:]):
+        wanted[f"e3_adapter_gain_k{high}_minus_k{low}"] = (f"e3_adapter_vs_auxiliary_k{high}", f"e3_adapter_vs_auxiliary_k{low}")
+    if len(ks) > 2:
+        wanted[f"e3_adapter_gain_k{ks[-1]}_minus_k{ks[0]}"] = (f"e3_adapter_vs_auxiliary_k{ks[-1]}", f"e3_adapter_vs_auxiliary_k{ks[0]}")
+    k = ks[-1]
+    wanted[f"e3_adapter_gain_drift_minus_static_k{k}"] = (f"e3_adapter_vs_auxiliary_k{k}", f"control_static_adapter_vs_auxiliary_k{k}")
+    wanted[f"e3_adapter_gain_fast_minus_drift_k{k}"] = (f"fast_drift_adapter_vs_auxiliary_k{k}", f"e3_adapter_vs_auxiliary_k{k}")
+    out = {}
+    for name, (later, earlier) in wanted.items():
+        if later in values and earlier in values and len(values[later]) == len(values[earlier]) > 0:
+            out[name] = _paired(values[later], values[earlier])
+    return out
 
 
 def run_experiment(config: ExperimentConfig) -> dict:
@@ -173,6 +215,18 @@ def run_experiment(config: ExperimentConfig) -> dict:
                 auxiliary = vertical(still, fm_static["das"][str(k)], "auxiliary", d)["ne"]
                 adapter = vertical(still, fm_static["das"][str(k)], "adapter", d)["ne"]
                 record(f"control_static_adapter_vs_auxiliary_k{k}", auxiliary, adapter)
+        if "fast_drift" in config.claims:
+            # The same stream drifting faster (preference rotation, CTR random walk and id churn times the factor):
+            # a stale FM's error grows with the drift, so the adapter should gain more than on the default stream.
+            factor = config.fast_drift_factor
+            defaults = from_dict(DataConfig, data_fields)
+            fast = dataset("data_fast", {"drift": defaults.drift * factor, "ctr_drift": defaults.ctr_drift * factor, "churn": min(0.9, defaults.churn * factor)})
+            fm_fast = foundation(fast, "fm_fast", {})
+            k = max(config.staleness)
+            for d in range(domains):
+                auxiliary = vertical(fast, fm_fast["das"][str(k)], "auxiliary", d)["ne"]
+                adapter = vertical(fast, fm_fast["das"][str(k)], "adapter", d)["ne"]
+                record(f"fast_drift_adapter_vs_auxiliary_k{k}", auxiliary, adapter)
         log(f"[exfm] experiment seed {seed} done after {time.time() - started:.0f} s")
     return {
         "ok": True,
@@ -180,6 +234,7 @@ def run_experiment(config: ExperimentConfig) -> dict:
         "seeds": config.seeds,
         "config": asdict(config),
         "relative_ne_gain_percent": {name: _summary(values) for name, values in gains.items()},
+        "trends": trends({name: {"values": values} for name, values in gains.items()}, config.staleness),
         "ne": {name: _summary(values) for name, values in ne.items()},
         "diagnostics": {name: _summary(values) for name, values in diagnostics.items()},
         "seconds": time.time() - started,
@@ -201,4 +256,6 @@ def merge_experiments(results: List[dict]) -> dict:
         for section, table in merged.items():
             for name, summary in result.get(section, {}).items():
                 table.setdefault(name, []).extend(summary["values"])
-    return {"ok": True, "command": "experiment", "seeds": seeds, "failed_runs": len(failed), **{section: {name: _summary(values) for name, values in table.items()} for section, table in merged.items()}, "seconds": sum(r.get("seconds", 0.0) for r in results)}
+    pooled = {section: {name: _summary(values) for name, values in table.items()} for section, table in merged.items()}
+    staleness = sorted({k for r in results for k in r.get("config", {}).get("staleness", [])}) or [1, 2, 4]
+    return {"ok": True, "command": "experiment", "seeds": seeds, "failed_runs": len(failed), **pooled, "trends": trends(pooled["relative_ne_gain_percent"], staleness), "seconds": sum(r.get("seconds", 0.0) for r in results)}

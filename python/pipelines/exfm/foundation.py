@@ -53,7 +53,7 @@ def train_foundation(config: FoundationConfig) -> dict:
     keep_probability = keep_probability.to(config.device)
     keep = keep.to(config.device)
     model = Dlrm(meta["vocabulary"], meta["dense_features"], config.model).to(config.device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     history = list(range(config.history_windows))
     history_rows = _training_rows(batch.window, batch.domain, history, keep)
     for epoch in range(config.history_epochs):
@@ -62,7 +62,9 @@ def train_foundation(config: FoundationConfig) -> dict:
     snapshots: Dict[int, dict] = {config.history_windows - 1: copy.deepcopy(model.state_dict())}
     # Window w's snapshot exists only once the FM trained on w; the last window is never needed.
     for w in range(config.history_windows, windows - 1):
-        terms = train_pass(model, optimizer, batch.select(_training_rows(batch.window, batch.domain, [w], keep)), None, "plain", config.batch_size, generator)
+        window_rows = batch.select(_training_rows(batch.window, batch.domain, [w], keep))
+        for _ in range(config.epochs_per_window):
+            terms = train_pass(model, optimizer, window_rows, None, "plain", config.batch_size, generator)
         snapshots[w] = copy.deepcopy(model.state_dict())
         log(f"[exfm] FM window {w}: loss {terms['hard']:.4f}")
     os.makedirs(config.output, exist_ok=True)
