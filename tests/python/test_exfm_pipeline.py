@@ -161,3 +161,20 @@ def test_trends_pair_values_and_skip_unmatched_sides():
     trend = result["e3_adapter_gain_k4_minus_k1"]
     assert trend["mean"] == pytest.approx(2.5 / 3) and trend["rose"] == 3 and trend["pairs"] == 3
     assert trend["std"] == pytest.approx(0.2886751, rel=1e-6) and trend["t"] == pytest.approx((2.5 / 3) / (0.2886751 / 3 ** 0.5), rel=1e-6)
+
+
+def test_foundation_extra_passes_and_weight_decay_change_the_fm_and_bad_values_are_refused(capsys, workspace):
+    data = str(workspace / "data_fm_knobs")
+    assert run(capsys, "generate-data", {**TINY_DATA, "output": data})[0] == 0
+    base = {"data": data, "model": TINY_FM, "history_windows": 2, "history_epochs": 1, "staleness": [1], "threads": 1}
+    fm_ne = {}
+    for name, extra in (("once", {}), ("twice", {"epochs_per_window": 2}), ("decayed", {"weight_decay": 0.5})):
+        code, fm = run(capsys, "train-foundation", {**base, **extra, "output": str(workspace / f"fm_{name}")})
+        assert code == 0, fm
+        fm_ne[name] = [w["ne"] for w in fm["fm_quality"]["1"]]
+    # The first scored window reads the history snapshot, which only the optimiser's decay changes; later ones differ.
+    assert fm_ne["twice"][0] == fm_ne["once"][0] and fm_ne["twice"][1] != fm_ne["once"][1]
+    assert fm_ne["decayed"][0] != fm_ne["once"][0]
+    for bad in ({"epochs_per_window": 0}, {"weight_decay": -0.1}):
+        code, failed = run(capsys, "train-foundation", {**base, **bad, "output": str(workspace / "fm_bad")})
+        assert code == 2 and next(iter(bad)) in failed["error"]
