@@ -181,7 +181,9 @@ export const HelloResultSchema = z.object({
   platforms: z.array(
     z.object({ id: z.string(), available: z.boolean(), reason: z.string().optional(), capacity: z.number().int().min(1) }),
   ),
-  sandbox: z.object({ network: z.boolean(), pidNamespace: z.boolean(), dropUser: z.boolean() }).describe("Which isolation mechanisms are active"),
+  sandbox: z
+    .object({ network: z.boolean(), pidNamespace: z.boolean(), dropUser: z.boolean(), syscallFilter: z.boolean() })
+    .describe("Which isolation mechanisms are active"),
 });
 export type HelloResult = z.infer<typeof HelloResultSchema>;
 

@@ -18,6 +18,7 @@ def _common(parser):
     parser.add_argument("--no-network-isolation", action="store_true", help="do not put candidates in their own network namespace")
     parser.add_argument("--no-pid-namespace", action="store_true", help="do not put candidates in their own pid namespace")
     parser.add_argument("--no-drop-user", action="store_true", help="run candidates as the runtime's user even when it is root")
+    parser.add_argument("--no-syscall-filter", action="store_true", help="do not install the seccomp system-call filter in candidates")
     parser.add_argument("--cpu-capacity", type=int, help="concurrent cpu evaluations (default 1: timing needs the cores)")
 
 
@@ -49,7 +50,7 @@ def _parser():
 
 def _runtime(arguments):
     sandbox = Sandbox(isolate_network=not arguments.no_network_isolation, pid_namespace=not arguments.no_pid_namespace,
-                      drop_user=not arguments.no_drop_user)
+                      drop_user=not arguments.no_drop_user, syscall_filter=not arguments.no_syscall_filter)
     capacities = {"cpu": arguments.cpu_capacity} if arguments.cpu_capacity else {}
     return Runtime(cache_dir=arguments.cache_dir, sandbox=sandbox, capacities=capacities)
 

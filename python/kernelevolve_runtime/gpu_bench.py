@@ -11,6 +11,7 @@ from .gpu_hardware import cuda_device_present
 from .gpu_spec_files import load_seed_specs
 from .protocol import parse_options
 from .runtime import REPOSITORY_ROOT, Runtime
+from .sandbox import Sandbox
 from .static_checks import CHECKS
 from .templates import choose_instances, instantiate, parse_template
 
@@ -73,8 +74,8 @@ def _brief(result):
 class Bench:
     """One benchmark run: a runtime, the specs with their GPU sizes, a deadline and a log."""
 
-    def __init__(self, specs, platforms, deadline, log):
-        self.runtime = Runtime()
+    def __init__(self, specs, platforms, deadline, log, syscall_filter=True):
+        self.runtime = Runtime(sandbox=Sandbox(syscall_filter=syscall_filter))
         self.specs = {spec_id: with_gpu_size(spec) for spec_id, spec in specs.items() if spec_id in GPU_SIZES}
         self.platforms = platforms
         self.deadline = deadline
@@ -192,6 +193,7 @@ def main(argv=None):
     parser.add_argument("--instances", type=int, default=8, help="most instances per template (default first)")
     parser.add_argument("--correctness-seconds", type=float, default=100, help="budget of the seed-correctness phase")
     parser.add_argument("--only", help="comma-separated spec ids (default: all with a GPU size)")
+    parser.add_argument("--no-syscall-filter", action="store_true", help="candidates without the seccomp filter (if a driver needs a denied call)")
     arguments = parser.parse_args(argv)
     started = time.time()
     if not cuda_device_present():
@@ -212,7 +214,7 @@ def main(argv=None):
     platforms = [name.strip() for name in arguments.platforms.split(",") if name.strip()]
     # Cheats run last but get their time reserved: about 4 s per evaluation, two evaluations per cheat.
     cheat_reserve = 60.0
-    bench = Bench(specs, platforms, started + arguments.budget_seconds - cheat_reserve, log)
+    bench = Bench(specs, platforms, started + arguments.budget_seconds - cheat_reserve, log, syscall_filter=not arguments.no_syscall_filter)
     try:
         profile = bench.profile()
         _write(os.path.join(arguments.out, "profile.json"), profile)

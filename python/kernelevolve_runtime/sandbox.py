@@ -192,9 +192,10 @@ class ConfinedProcess:
 class Sandbox:
     """Owns the zygote and hands out confined processes; degrades each isolation layer the OS refuses."""
 
-    def __init__(self, isolate_network=True, pid_namespace=True, drop_user=True, temp_root=None, python=None):
+    def __init__(self, isolate_network=True, pid_namespace=True, drop_user=True, temp_root=None, python=None, syscall_filter=True):
         self.isolate_network = isolate_network
         self.pid_namespace = pid_namespace
+        self.syscall_filter = syscall_filter
         self.drop_user = drop_user and os.geteuid() == 0
         self.temp_root = temp_root or default_temp_root()
         self.python = python or sys.executable
@@ -204,7 +205,7 @@ class Sandbox:
         self._lock = threading.Lock()
         self._zygote = None
         self._control = None
-        self._probe = {"network": False, "pidNamespace": False}
+        self._probe = {"network": False, "pidNamespace": False, "syscallFilter": False}
         # What the confined user must be able to read: the interpreter, its packages and this package.
         self.expose_paths = sorted({sys.base_prefix, sys.prefix, PYTHON_ROOT, *[path for path in sys.path if os.path.isdir(path)]})
 
@@ -250,7 +251,7 @@ class Sandbox:
         ready = json.loads(ours.recv(1 << 16).decode())
         ours.settimeout(None)
         self._control = ours
-        self._probe = {"network": bool(ready.get("network")), "pidNamespace": bool(ready.get("pidNamespace"))}
+        self._probe = {key: bool(ready.get(key)) for key in ("network", "pidNamespace", "syscallFilter")}
 
     def capabilities(self):
         """Which isolation mechanisms are active, in the shape of hello's `sandbox`."""
@@ -259,6 +260,7 @@ class Sandbox:
             "network": self.isolate_network and self._probe["network"],
             "pidNamespace": self.pid_namespace and self._probe["pidNamespace"],
             "dropUser": self.drop_user,
+            "syscallFilter": self.syscall_filter and self._probe["syscallFilter"],
         }
 
     def make_directory(self):
@@ -311,6 +313,7 @@ class Sandbox:
             "gid": self._owners.get(directory),
             "isolateNetwork": self.isolate_network,
             "pidNamespace": self.pid_namespace and pid_namespace,
+            "syscallFilter": self.syscall_filter and self._probe["syscallFilter"],
             "limits": limits,
             "environment": environment,
             "argv": argv,

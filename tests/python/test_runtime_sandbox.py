@@ -1,6 +1,7 @@
 """The sandbox: no network, no secrets, fork bombs contained, nothing left running; each checked against an unconfined control."""
 import json
 import os
+import platform
 import socket
 import subprocess
 import sys
@@ -80,9 +81,11 @@ def evaluate(runtime, spec, name, **options):
 
 def test_hello_reports_active_layers(runtime):
     layers = runtime.hello()["sandbox"]
-    assert layers == {"network": layers["network"], "pidNamespace": layers["pidNamespace"], "dropUser": ROOT}
+    assert layers == {"network": layers["network"], "pidNamespace": layers["pidNamespace"], "dropUser": ROOT, "syscallFilter": layers["syscallFilter"]}
     if ROOT:
         assert layers["network"] and layers["pidNamespace"]
+    if platform.machine() in ("x86_64", "aarch64"):
+        assert layers["syscallFilter"]
 
 
 def accepted(listener):
@@ -110,6 +113,33 @@ def test_network_connection_does_not_succeed(runtime, unconfined):
         assert accepted(listener)
     finally:
         listener.close()
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "aarch64"), reason="the system-call filter is defined for x86_64 and aarch64")
+def test_escape_system_calls_are_denied_by_the_filter(runtime, cache_dir):
+    confined = evaluate(runtime, probe_spec(1), "escape_syscalls.cpp")
+    assert confined["status"] == "passed", (confined.get("mismatch"), confined["log"][-800:])
+    # Control: the same confinement without the filter, where at least ptrace(TRACEME) and the namespace
+    # calls succeed (the fixture reports which in y[0] as 5000 + bits).
+    unfiltered = Runtime(cache_dir=cache_dir, sandbox=Sandbox(syscall_filter=False))
+    try:
+        control = evaluate(unfiltered, probe_spec(1), "escape_syscalls.cpp")
+        assert control["reason"] == "wrong_output" and control["mismatch"]["firstIndex"] == [0]
+        assert int(control["mismatch"]["actual"]) - 5000 & 1, control["mismatch"]
+    finally:
+        unfiltered.close()
+
+
+def test_filter_program_denies_the_listed_calls_and_other_architectures():
+    from kernelevolve_runtime import seccomp
+
+    for name, architecture in seccomp.ARCHITECTURES.items():
+        program = seccomp.build_program(architecture)
+        assert len(program) % 8 == 0 and len(program) // 8 < 256, name
+        missing = [call for call in seccomp.DENIED if call not in architecture["numbers"] and call not in ("iopl", "ioperm", "uselib")]
+        assert not missing, (name, missing)
+    if seccomp.host_architecture() is not None:
+        assert seccomp.supported()
 
 
 @pytest.mark.skipif(not ROOT, reason="hiding other processes' environments needs a different user (root required)")
