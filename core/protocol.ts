@@ -182,7 +182,7 @@ export const HelloResultSchema = z.object({
     z.object({ id: z.string(), available: z.boolean(), reason: z.string().optional(), capacity: z.number().int().min(1) }),
   ),
   sandbox: z
-    .object({ network: z.boolean(), pidNamespace: z.boolean(), dropUser: z.boolean(), syscallFilter: z.boolean() })
+    .object({ network: z.boolean(), pidNamespace: z.boolean(), dropUser: z.boolean(), syscallFilter: z.boolean(), privateTemp: z.boolean() })
     .describe("Which isolation mechanisms are active"),
 });
 export type HelloResult = z.infer<typeof HelloResultSchema>;

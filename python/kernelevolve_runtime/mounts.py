@@ -1,5 +1,10 @@
-"""A private mount namespace for a confined child: folders the dropped user cannot traverse (e.g. a Python under
-/root) are covered by an empty tmpfs in which only the paths the runtime needs reappear, read-only."""
+"""A private mount namespace for a confined child.
+
+Two things happen in it: /tmp and /dev/shm become fresh, size-capped tmpfs mounts of the child's own (so
+nothing a candidate writes there outlives it or reaches another candidate, and nothing the host keeps there
+is visible), with the child's private folder and any runtime paths under them bound back; and folders the
+dropped user cannot traverse (e.g. a Python under /root) are covered by an empty tmpfs in which only the
+paths the runtime needs reappear, read-only."""
 import ctypes
 import os
 import stat
@@ -51,20 +56,49 @@ def paths_to_expose(paths):
     return groups
 
 
-def expose(groups):
-    """In a new mount namespace, covers each blocking folder with a tmpfs and binds the needed paths back read-only."""
-    if not groups:
-        return True
+TEMPORARY_ROOTS = ("/tmp", "/dev/shm")
+TEMPORARY_SIZE = "256m"
+
+
+def enter_namespace():
+    """Unshares the mount namespace and stops propagation to the host; False where the OS refuses."""
     if _libc.unshare(ctypes.c_int(CLONE_NEWNS)) != 0:
         return False
     # Nothing done here may propagate back to the host's mounts.
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    return True
+
+
+def _under(path, root):
+    return os.path.abspath(path).startswith(root.rstrip("/") + "/")
+
+
+def _bind_back(path, handle, read_only):
+    os.makedirs(path, exist_ok=True)
+    _mount(f"/proc/self/fd/{handle}", path, None, MS_BIND | MS_REC)
+    if read_only:
+        _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID)
+    os.close(handle)
+
+
+def private_temporaries(writable, read_only, roots=TEMPORARY_ROOTS, size=TEMPORARY_SIZE):
+    """Inside enter_namespace(): each root becomes an empty tmpfs (mode 1777, `size` at most), and the given
+    paths under it are bound back (`writable` as they are, `read_only` read-only), parents before children."""
+    for root in roots:
+        if not os.path.isdir(root) or os.path.islink(root):
+            continue
+        keep = sorted({(os.path.abspath(p), False) for p in writable if _under(p, root) and os.path.isdir(p)}
+                      | {(os.path.abspath(p), True) for p in read_only if _under(p, root) and os.path.isdir(p)})
+        handles = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY), ro) for path, ro in keep]
+        _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={size}")
+        for path, handle, ro in handles:
+            _bind_back(path, handle, ro)
+
+
+def expose(groups):
+    """Inside enter_namespace(): covers each blocking folder with a tmpfs and binds the needed paths back read-only."""
     for ancestor, paths in groups.items():
         handles = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in paths]
         _mount("tmpfs", ancestor, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
         for path, handle in handles:
-            os.makedirs(path, exist_ok=True)
-            _mount(f"/proc/self/fd/{handle}", path, None, MS_BIND | MS_REC)
-            _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID)
-            os.close(handle)
-    return True
+            _bind_back(path, handle, True)

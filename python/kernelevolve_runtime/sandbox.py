@@ -192,10 +192,12 @@ class ConfinedProcess:
 class Sandbox:
     """Owns the zygote and hands out confined processes; degrades each isolation layer the OS refuses."""
 
-    def __init__(self, isolate_network=True, pid_namespace=True, drop_user=True, temp_root=None, python=None, syscall_filter=True):
+    def __init__(self, isolate_network=True, pid_namespace=True, drop_user=True, temp_root=None, python=None, syscall_filter=True,
+                 private_temp=True):
         self.isolate_network = isolate_network
         self.pid_namespace = pid_namespace
         self.syscall_filter = syscall_filter
+        self.private_temp = private_temp
         self.drop_user = drop_user and os.geteuid() == 0
         self.temp_root = temp_root or default_temp_root()
         self.python = python or sys.executable
@@ -205,7 +207,7 @@ class Sandbox:
         self._lock = threading.Lock()
         self._zygote = None
         self._control = None
-        self._probe = {"network": False, "pidNamespace": False, "syscallFilter": False}
+        self._probe = {"network": False, "pidNamespace": False, "syscallFilter": False, "privateTemp": False}
         # What the confined user must be able to read: the interpreter, its packages and this package.
         self.expose_paths = sorted({sys.base_prefix, sys.prefix, PYTHON_ROOT, *[path for path in sys.path if os.path.isdir(path)]})
 
@@ -251,7 +253,7 @@ class Sandbox:
         ready = json.loads(ours.recv(1 << 16).decode())
         ours.settimeout(None)
         self._control = ours
-        self._probe = {key: bool(ready.get(key)) for key in ("network", "pidNamespace", "syscallFilter")}
+        self._probe = {key: bool(ready.get(key)) for key in ("network", "pidNamespace", "syscallFilter", "privateTemp")}
 
     def capabilities(self):
         """Which isolation mechanisms are active, in the shape of hello's `sandbox`."""
@@ -261,6 +263,7 @@ class Sandbox:
             "pidNamespace": self.pid_namespace and self._probe["pidNamespace"],
             "dropUser": self.drop_user,
             "syscallFilter": self.syscall_filter and self._probe["syscallFilter"],
+            "privateTemp": self.private_temp and self._probe["privateTemp"],
         }
 
     def make_directory(self):
@@ -314,6 +317,7 @@ class Sandbox:
             "isolateNetwork": self.isolate_network,
             "pidNamespace": self.pid_namespace and pid_namespace,
             "syscallFilter": self.syscall_filter and self._probe["syscallFilter"],
+            "privateTemp": self.private_temp and self._probe["privateTemp"],
             "limits": limits,
             "environment": environment,
             "argv": argv,

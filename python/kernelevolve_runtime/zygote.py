@@ -109,12 +109,23 @@ def _supervise(job, descriptors):
     command_read, response_write, status_write = descriptors
     _close_other_descriptors({command_read, response_write, status_write})
     network, pid_namespace = enter_namespaces(job["isolateNetwork"], job["pidNamespace"])
-    if job.get("uid") is not None and os.geteuid() == 0:
-        # The dropped user must still reach the Python installation (e.g. a pyenv under /root).
-        try:
-            mounts.expose(mounts.paths_to_expose(job.get("exposePaths") or []))
-        except OSError as error:
-            print(f"kernelevolve sandbox: cannot expose paths: {error}", file=sys.stderr)
+    private_temp = False
+    try:
+        if os.geteuid() == 0 and (job.get("privateTemp") or job.get("uid") is not None) and mounts.enter_namespace():
+            expose_paths = job.get("exposePaths") or []
+            if job.get("privateTemp"):
+                mounts.private_temporaries([job["directory"]], expose_paths)
+                private_temp = True
+            if job.get("uid") is not None:
+                # The dropped user must still reach the Python installation (e.g. a pyenv under /root).
+                mounts.expose(mounts.paths_to_expose(expose_paths))
+    except OSError as error:
+        # Fails closed: a half-built mount namespace never runs a candidate. The log says why.
+        message = f"kernelevolve sandbox: cannot build the private mounts: {error}"
+        print(message, file=sys.stderr)
+        with open(os.path.join(job["directory"], job.get("logName", "worker.log")), "a") as log:
+            log.write(message + "\n")
+        os._exit(123)
     child = os.fork()
     if child == 0:
         code = 0
@@ -138,7 +149,7 @@ def _supervise(job, descriptors):
     os.close(command_read)
     os.close(response_write)
     status = os.fdopen(status_write, "w")
-    status.write(json.dumps({"child": child, "network": network, "pidNamespace": pid_namespace}) + "\n")
+    status.write(json.dumps({"child": child, "network": network, "pidNamespace": pid_namespace, "privateTemp": private_temp}) + "\n")
     status.flush()
     _, wait_status = os.waitpid(child, 0)
     if os.WIFSIGNALED(wait_status):
@@ -156,7 +167,8 @@ def _probe():
     if pid == 0:
         os.close(read_end)
         network, pid_namespace = enter_namespaces(True, True)
-        os.write(write_end, json.dumps({"network": network, "pidNamespace": pid_namespace}).encode())
+        private_temp = os.geteuid() == 0 and mounts.enter_namespace()
+        os.write(write_end, json.dumps({"network": network, "pidNamespace": pid_namespace, "privateTemp": private_temp}).encode())
         os._exit(0)
     os.close(write_end)
     data = os.read(read_end, 4096)
@@ -165,7 +177,7 @@ def _probe():
     try:
         probe = json.loads(data.decode())
     except ValueError:
-        probe = {"network": False, "pidNamespace": False}
+        probe = {"network": False, "pidNamespace": False, "privateTemp": False}
     return {**probe, "syscallFilter": seccomp.supported()}
 
 

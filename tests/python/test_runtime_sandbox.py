@@ -81,9 +81,10 @@ def evaluate(runtime, spec, name, **options):
 
 def test_hello_reports_active_layers(runtime):
     layers = runtime.hello()["sandbox"]
-    assert layers == {"network": layers["network"], "pidNamespace": layers["pidNamespace"], "dropUser": ROOT, "syscallFilter": layers["syscallFilter"]}
+    assert layers == {"network": layers["network"], "pidNamespace": layers["pidNamespace"], "dropUser": ROOT, "syscallFilter": layers["syscallFilter"],
+                      "privateTemp": layers["privateTemp"]}
     if ROOT:
-        assert layers["network"] and layers["pidNamespace"]
+        assert layers["network"] and layers["pidNamespace"] and layers["privateTemp"]
     if platform.machine() in ("x86_64", "aarch64"):
         assert layers["syscallFilter"]
 
@@ -128,6 +129,30 @@ def test_escape_system_calls_are_denied_by_the_filter(runtime, cache_dir):
         assert int(control["mismatch"]["actual"]) - 5000 & 1, control["mismatch"]
     finally:
         unfiltered.close()
+
+
+@pytest.mark.skipif(not ROOT, reason="private /tmp and /dev/shm mounts need root")
+def test_tmp_and_shm_are_private_to_each_candidate(runtime, cache_dir):
+    marker, leaks = "/tmp/kernelevolve-test-host-marker", ["/tmp/kernelevolve-test-candidate-leak", "/dev/shm/kernelevolve-test-candidate-leak"]
+    with open(marker, "w") as handle:
+        handle.write("host")
+    os.chmod(marker, 0o644)
+    try:
+        confined = evaluate(runtime, probe_spec(1), "shared_temp.cpp")
+        assert confined["status"] == "passed", (confined.get("mismatch"), confined["log"][-800:])
+        assert not any(os.path.exists(path) for path in leaks), "a candidate's temp files outlived it"
+        # Control: the same confinement with the host's /tmp and /dev/shm, where the marker is read and files stay.
+        shared = Runtime(cache_dir=cache_dir, sandbox=Sandbox(private_temp=False))
+        try:
+            control = evaluate(shared, probe_spec(1), "shared_temp.cpp")
+            assert control["reason"] == "wrong_output" and control["mismatch"]["actual"] == 6003.0, control.get("mismatch")
+            assert all(os.path.exists(path) for path in leaks)
+        finally:
+            shared.close()
+    finally:
+        for path in [marker, *leaks]:
+            if os.path.exists(path):
+                os.unlink(path)
 
 
 def test_filter_program_denies_the_listed_calls_and_other_architectures():

@@ -97,7 +97,7 @@ def test_hello_describes_the_runtime(client):
     result = hello["result"]
     assert result["protocol"] == 1 and result["torch"] and result["python"].startswith("3.")
     assert {"id": "cpu", "available": True, "capacity": 1} in result["platforms"]
-    assert set(result["sandbox"]) == {"network", "pidNamespace", "dropUser", "syscallFilter"}
+    assert set(result["sandbox"]) == {"network", "pidNamespace", "dropUser", "syscallFilter", "privateTemp"}
 
 
 def test_bad_requests_get_bad_request_and_the_runtime_keeps_going(client):
