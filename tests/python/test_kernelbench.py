@@ -7,6 +7,7 @@ import torch
 
 from kernelevolve_runtime.inputs import generate_inputs
 from kernelevolve_runtime.kernelbench import scaling
+from kernelevolve_runtime.shape_expression import evaluate_shape_expression
 from kernelevolve_runtime.kernelbench.importer import import_folder, import_problem, parse_problem_range, parse_scale, problem_folder
 from kernelevolve_runtime.kernelbench.problem import Problem, ProblemError
 from kernelevolve_runtime.reference import load_reference, run_reference
@@ -71,6 +72,24 @@ def test_auto_scale_fits_the_budget_and_reports_factors(tmp_path):
     assert none["kernelbench"]["scaled"] is False and none["sizes"]["bench"]["batch"] == 16384
     quarter = import_problem(write(tmp_path, "7_big.py", BIG), scale=0.25)
     assert quarter["kernelbench"]["footprint"]["bench"]["bytes"] <= 0.25 * quarter["kernelbench"]["footprint"]["full"]["bytes"]
+
+
+def test_imported_specs_carry_the_compulsory_bytes_for_the_roofline_check(tmp_path):
+    spec = import_problem(write(tmp_path, "7_big.py", BIG), level=1, scale="auto", memory_bytes=64 << 20, flops=None)
+    # x (batch x features, fp32) read once and the output of the same shape written once; the weights are left out.
+    assert spec["cost"] == {"bytes": "4*batch*features + 4*batch*features"}
+    for size in ("small", "bench"):
+        dims = spec["sizes"][size]
+        assert evaluate_shape_expression(spec["cost"]["bytes"], dims) == 2 * 4 * dims["batch"] * dims["features"]
+    linear = import_problem(os.path.join(PROBLEMS, "3_linear_relu.py"))
+    assert linear["cost"] == {"bytes": "4*batch*in_features + 4*batch*out_features"}
+
+
+def test_a_tensor_whose_shape_is_only_an_upper_bound_is_left_out_of_the_cost(tmp_path):
+    ragged = BIG.replace("return x * self.weight * factor", "return (x * self.weight * factor)[: x.shape[0] // 3 + 1]")
+    spec = import_problem(write(tmp_path, "8_ragged.py", ragged), level=1, scale="auto", memory_bytes=64 << 20, flops=None)
+    assert not isinstance(spec["outputs"][0]["shape"][0], str)
+    assert spec["cost"] == {"bytes": "4*batch*features"}  # the input only: still a lower bound
 
 
 def test_tied_constants_are_halved_together():

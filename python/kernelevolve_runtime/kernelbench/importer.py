@@ -5,6 +5,7 @@ import re
 
 import torch
 
+from ..shape_expression import evaluate_shape_expression
 from . import scaling
 from .problem import Problem, ProblemError, execute, problem_number
 
@@ -120,6 +121,28 @@ def _tensor_specs(group, names, footprints, points):
     return tensors
 
 
+_DTYPE_BYTES = {name: torch.empty(0, dtype=dtype).element_size() for dtype, name in DTYPE_NAMES.items()}
+
+
+def _compulsory_bytes(inputs, outputs, footprints, points):
+    """Bytes any correct kernel moves as an expression over the dimensions: each input read once and each output
+    written once, counting only tensors whose shape expression is exact at every probe point (an output extent such
+    as (H - K) / S + 1 is not expressible; weights are left out too), so it is a lower bound. None when no tensor is exact.
+
+    It becomes the spec's cost.bytes, which gives imported problems the roofline check the seed specs have: an
+    achieved bandwidth above what the device can copy is re-verified, and far above it on a large working set, rejected.
+    """
+    terms = []
+    for group, tensors in (("inputs", inputs), ("outputs", outputs)):
+        for position, tensor in enumerate(tensors):
+            term = "*".join([str(_DTYPE_BYTES[tensor["dtype"]])] + [str(extent) for extent in tensor["shape"]])
+            measured = [getattr(footprint, group)[position][1] for footprint in footprints]
+            if all(evaluate_shape_expression(term, point) == _DTYPE_BYTES[tensor["dtype"]] * scaling.numel(shape)
+                   for point, shape in zip(points, measured)):
+                terms.append(term)
+    return " + ".join(terms) if terms else None
+
+
 def _sizes(problem, scale, memory_bytes, flops):
     """(full values, full footprint, bench values, bench footprint, small values, small footprint)."""
     # Dimensions must be positive integers; zero or negative constants (padding = 0, dim = -1) stay literals.
@@ -166,6 +189,9 @@ def import_problem(path, level=None, scale="auto", memory_bytes=scaling.AUTO_MEM
     level_text = f"l{level}-" if level is not None else ""
     identifier = f"kb-{level_text}{number}-{_slug(title)}" if number is not None else f"kb-{level_text}{_slug(title)}"
     factors = scaling.scale_factors(full, bench)
+    inputs = _tensor_specs("inputs", names[:tensor_count], footprints, points)
+    outputs = _tensor_specs("outputs", output_names, footprints, points)
+    compulsory = _compulsory_bytes(inputs, outputs, footprints, points)
     doc = (namespace["Model"].__doc__ or "").strip().splitlines()
     where = f"KernelBench{' level ' + str(level) if level is not None else ''} {file_name}"
     return {
@@ -175,14 +201,15 @@ def import_problem(path, level=None, scale="auto", memory_bytes=scaling.AUTO_MEM
         "source": where,
         "dimensions": list(full),
         "scalars": scalars,
-        "inputs": _tensor_specs("inputs", names[:tensor_count], footprints, points),
-        "outputs": _tensor_specs("outputs", output_names, footprints, points),
+        "inputs": inputs,
+        "outputs": outputs,
         "reference": module.rstrip() + "\n" + _ADAPTER.replace("{seed}", str(INIT_SEED)),
         "sizes": {"small": small, "bench": bench},
         "tolerances": {},
         "targets": ["cpu", "cuda", "triton"],
         "constraints": {"forbiddenCalls": [], "notes": "A KernelBench problem: write class ModelNew(torch.nn.Module) with the same "
                         "constructor arguments and forward signature as Model, computing the same outputs with your own kernels."},
+        **({"cost": {"bytes": compulsory}} if compulsory else {}),
         "initInputs": init_inputs,
         "kernelbench": {
             "level": level, "problem": number, "title": title, "file": file_name, "module": module, "initSeed": INIT_SEED,

@@ -26,14 +26,14 @@ class Footprint:
     def bytes(self):
         """Bytes of inputs, outputs and weights together."""
         tensors = self.inputs + self.outputs
-        return self.weight_bytes + sum(_numel(shape) * dtype.itemsize for dtype, shape in tensors)
+        return self.weight_bytes + sum(numel(shape) * dtype.itemsize for dtype, shape in tensors)
 
     def input_extents(self):
         """Every extent of every input, to tell size constants from axis indices and kernel sizes."""
         return {extent for _, shape in self.inputs for extent in shape}
 
 
-def _numel(shape):
+def numel(shape):
     count = 1
     for extent in shape:
         count *= extent
