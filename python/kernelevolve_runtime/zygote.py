@@ -109,13 +109,11 @@ def _supervise(job, descriptors):
     command_read, response_write, status_write = descriptors
     _close_other_descriptors({command_read, response_write, status_write})
     network, pid_namespace = enter_namespaces(job["isolateNetwork"], job["pidNamespace"])
-    private_temp = False
     try:
         if os.geteuid() == 0 and (job.get("privateTemp") or job.get("uid") is not None) and mounts.enter_namespace():
             expose_paths = job.get("exposePaths") or []
             if job.get("privateTemp"):
                 mounts.private_temporaries([job["directory"]], expose_paths)
-                private_temp = True
             if job.get("uid") is not None:
                 # The dropped user must still reach the Python installation (e.g. a pyenv under /root).
                 mounts.expose(mounts.paths_to_expose(expose_paths))
@@ -149,7 +147,7 @@ def _supervise(job, descriptors):
     os.close(command_read)
     os.close(response_write)
     status = os.fdopen(status_write, "w")
-    status.write(json.dumps({"child": child, "network": network, "pidNamespace": pid_namespace, "privateTemp": private_temp}) + "\n")
+    status.write(json.dumps({"child": child, "network": network, "pidNamespace": pid_namespace}) + "\n")
     status.flush()
     _, wait_status = os.waitpid(child, 0)
     if os.WIFSIGNALED(wait_status):
