@@ -206,27 +206,24 @@ def run_experiment(config: ExperimentConfig) -> dict:
             record("e2_biased_auxiliary_vs_distilled", biased_distilled, biased_auxiliary)
             record("e2_biased_distilled_vs_plain", plain[d], biased_distilled)
             record("e2_biased_auxiliary_vs_plain", plain[d], biased_auxiliary)
+        def adapter_vs_auxiliary_on(stream: str, overrides: Dict[str, Any], label: str) -> None:
+            """Auxiliary head against the adapter at the largest staleness, on the stream with other drift settings."""
+            data_stream = dataset(f"data_{stream}", overrides)
+            das = foundation(data_stream, f"fm_{stream}", {})["das"][str(max(config.staleness))]
+            for d in range(domains):
+                auxiliary = vertical(data_stream, das, "auxiliary", d)["ne"]
+                adapter = vertical(data_stream, das, "adapter", d)["ne"]
+                record(f"{label}_adapter_vs_auxiliary_k{max(config.staleness)}", auxiliary, adapter)
+
         if "control" in config.claims:
             # No drift, no churn: a stale FM is as good as a fresh one, so the adapter should add about nothing.
-            still = dataset("data_static", {"drift": 0.0, "ctr_drift": 0.0, "churn": 0.0})
-            fm_static = foundation(still, "fm_static", {})
-            k = max(config.staleness)
-            for d in range(domains):
-                auxiliary = vertical(still, fm_static["das"][str(k)], "auxiliary", d)["ne"]
-                adapter = vertical(still, fm_static["das"][str(k)], "adapter", d)["ne"]
-                record(f"control_static_adapter_vs_auxiliary_k{k}", auxiliary, adapter)
+            adapter_vs_auxiliary_on("static", {"drift": 0.0, "ctr_drift": 0.0, "churn": 0.0}, "control_static")
         if "fast_drift" in config.claims:
             # The same stream drifting faster (preference rotation, CTR random walk and id churn times the factor):
             # a stale FM's error grows with the drift, so the adapter should gain more than on the default stream.
-            factor = config.fast_drift_factor
-            defaults = from_dict(DataConfig, data_fields)
-            fast = dataset("data_fast", {"drift": defaults.drift * factor, "ctr_drift": defaults.ctr_drift * factor, "churn": min(0.9, defaults.churn * factor)})
-            fm_fast = foundation(fast, "fm_fast", {})
-            k = max(config.staleness)
-            for d in range(domains):
-                auxiliary = vertical(fast, fm_fast["das"][str(k)], "auxiliary", d)["ne"]
-                adapter = vertical(fast, fm_fast["das"][str(k)], "adapter", d)["ne"]
-                record(f"fast_drift_adapter_vs_auxiliary_k{k}", auxiliary, adapter)
+            factor, defaults = config.fast_drift_factor, from_dict(DataConfig, data_fields)
+            adapter_vs_auxiliary_on("fast", {"drift": defaults.drift * factor, "ctr_drift": defaults.ctr_drift * factor,
+                                             "churn": min(0.9, defaults.churn * factor)}, "fast_drift")
         log(f"[exfm] experiment seed {seed} done after {time.time() - started:.0f} s")
     return {
         "ok": True,
