@@ -103,7 +103,6 @@ describeReal("an LLM-driven run on the real cpu platform", () => {
         expect(db.prompt(wrong.id).prompt).toContain("compile_error");
         expect(db.prompt(good.id).prompt).toContain("wrong_output");
         // It improved on the naive seed, and stopped at its candidate budget (seed + 4 model replies).
-        process.stdout.write(`fitness: seed ${seed.fitness.toFixed(2)}, good ${good.fitness?.toFixed(2)}\n`);
         expect(good.fitness).toBeGreaterThan(seed.fitness);
         expect(result.best?.id).not.toBe(seed.id);
         expect(result.reason).toBe("budget");
