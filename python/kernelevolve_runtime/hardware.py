@@ -2,6 +2,7 @@
 import functools
 import glob
 import os
+import re
 import time
 
 SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_bf16",
@@ -75,6 +76,37 @@ def copy_bandwidth_gbs(megabytes=256):
         np.copyto(destination, source)
         best = min(best, time.perf_counter() - started)
     return round(2 * source.nbytes / best / 1e9, 2)
+
+
+@functools.lru_cache(maxsize=1)
+def parallel_copy_bandwidth_gbs(megabytes=256):
+    """Copy bandwidth with every usable core (torch's parallel copy), bytes read plus written per second (GB/s)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+        source = torch.ones(megabytes * (1 << 20) // 4, dtype=torch.float32)
+        destination = torch.empty_like(source)
+        destination.copy_(source)  # first touch of the destination pages is not bandwidth
+        best = float("inf")
+        for _ in range(3):
+            started = time.perf_counter()
+            destination.copy_(source)
+            best = min(best, time.perf_counter() - started)
+    finally:
+        torch.set_num_threads(previous)
+    return round(2 * source.numel() * 4 / best / 1e9, 2)
+
+
+def last_level_cache_bytes():
+    """Size of the largest cache sysfs reports for cpu0 (its last level), 0 when unknown."""
+    sizes = []
+    for text in _caches().values():
+        match = re.fullmatch(r"(\d+)([KMG]?)", text)
+        if match:
+            sizes.append(int(match.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[match.group(2)])
+    return max(sizes, default=0)
 
 
 def cpu_hardware_profile():

@@ -51,6 +51,23 @@ def test_correct_kernel_passes_with_timings_and_a_speedup(runtime, spec):
     assert again["compile"]["cached"] is True and again["status"] == "passed"
 
 
+def test_cpu_roofline_flags_impossible_bandwidth_beyond_the_cache_and_reverifies(runtime, spec):
+    from kernelevolve_runtime.hardware import last_level_cache_bytes, parallel_copy_bandwidth_gbs
+
+    # Honest cost (x, scale, bias in; y out): a few kilobytes, cache-resident, nothing to flag.
+    honest = {**spec, "cost": {"bytes": "4*R*D + 4*D + 4*D + 4*R*D"}}
+    result = evaluate(runtime, honest, read("scale_bias.cpp"), sizes=["large"])
+    assert result["status"] == "passed" and "above-roofline" not in result["flags"], result["flags"]
+    assert result["timings"][0]["achievedBandwidthGBs"] > 0
+    # The same kernel claimed to move a terabyte per call: beyond the last-level cache and far above the copy
+    # bandwidth, so the timing is flagged, re-verified on fresh inputs and re-timed, but not failed.
+    claimed = {**spec, "cost": {"bytes": "1000000000000*R*D"}}
+    assert 1e12 * 64 * 300 >= 4 * last_level_cache_bytes() and parallel_copy_bandwidth_gbs() > 0
+    result = evaluate(runtime, claimed, read("scale_bias.cpp"), sizes=["large"])
+    assert result["status"] == "passed"
+    assert {"above-roofline", "reverified", "retimed"} <= set(result["flags"]), result["flags"]
+
+
 BROKEN = [
     ("wrong_value.cpp", "correctness", "wrong_output"),
     ("wrong_last_element.cpp", "correctness", "wrong_output"),

@@ -6,11 +6,17 @@ import shutil
 import subprocess
 import time
 
-from ..hardware import cpu_hardware_profile, cpu_model_name
+from ..hardware import cpu_hardware_profile, cpu_model_name, last_level_cache_bytes, parallel_copy_bandwidth_gbs
+from ..shape_expression import evaluate_shape_expression
 from .base import CompileResult, MissingEntry, Platform, fill_garbage
 from .native_build import build_shared_library
 
 BASE_FLAGS = ["-std=c++17", "-O3", "-march=native", "-fopenmp", "-fPIC", "-shared"]
+# The CPU roofline: a timing whose achieved bandwidth is above this multiple of the all-core copy bandwidth, on a
+# working set at least CACHE_MULTIPLE times the last-level cache, is flagged and re-verified. Not 1.05 as on a GPU:
+# a copy's measured rate hides the write-allocate traffic, so a read-only stream can honestly reach ~1.5x of it.
+ROOFLINE_FLAG_FRACTION = 2.0
+ROOFLINE_CACHE_MULTIPLE = 4
 
 _compiler_versions = {}
 
@@ -108,6 +114,19 @@ class CpuPlatform(Platform):
             argv=[self.compiler, *flags, "-o", "kernel.so", "kernel.cpp"], limits=limits,
             path=os.environ.get("PATH", "/usr/bin:/bin"), artifact=artifact, command=command, version=version, tool="the compiler",
         )
+
+    def roofline_verdict(self, spec, size, entry):
+        """Flags, never rejects: CPU copy bandwidth is a soft ceiling, so an impossible-looking timing is re-verified
+        on fresh inputs and re-timed (the lower speed-up counts) rather than failed."""
+        achieved = entry.get("achievedBandwidthGBs")
+        cost = (spec.get("cost") or {}).get("bytes")
+        if not achieved or not cost:
+            return None
+        if evaluate_shape_expression(cost, spec["sizes"][size]) < ROOFLINE_CACHE_MULTIPLE * last_level_cache_bytes():
+            return None  # cache-resident: above DRAM bandwidth is expected
+        if achieved <= ROOFLINE_FLAG_FRACTION * parallel_copy_bandwidth_gbs():
+            return None
+        return {"flag": "above-roofline", "fatal": None}
 
     def hardware_profile(self):
         """Model, cores, SIMD flags, caches, memory, measured copy bandwidth and the compiler."""
