@@ -181,3 +181,100 @@ def supported():
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The strict filter of the native candidate stage.
+#
+# Installed by the trusted C harness (prctl, after PR_SET_NO_NEW_PRIVS) before it dlopens the candidate's library,
+# so it binds the library's constructors too. On top of everything DENIED above, a kernel may not start programs
+# or processes, and may not make memory both writable and executable:
+# - execve/execveat, fork/vfork: denied; clone only with CLONE_THREAD (threads of this process: pthreads, OpenMP)
+#   and without namespace flags; clone3 answers ENOSYS (its flags are in memory), so glibc falls back to clone.
+# - W^X: mmap asking for PROT_WRITE|PROT_EXEC at once is denied; mprotect/pkey_mprotect adding PROT_EXEC is
+#   denied (the dynamic loader maps segments with mmap at their final protection, and only mprotects them to
+#   PROT_NONE or PROT_READ); shmat with SHM_EXEC is denied; memfd_create is denied (a memfd mapped twice, once
+#   writable and once executable, would be W^X by two views); personality is denied (READ_IMPLIES_EXEC would make
+#   every readable mapping executable).
+# What the filter cannot see: which file an executable mmap comes from. A candidate that writes code into a file
+# and maps it PROT_READ|PROT_EXEC is stopped by the mounts (every writable place is mounted noexec) and by the
+# symbol policy (no open/mmap imports, no raw syscall instructions), not here; /proc/self/mem likewise.
+
+CLONE_THREAD = 0x00010000
+PROT_WRITE = 0x2
+PROT_EXEC = 0x4
+SHM_EXEC = 0o100000
+_ALU_AND_K = 0x54
+_OFFSET_ARG2_LOW = 16 + 8 * 2
+
+STRICT_DENIED = ("execve", "execveat", "fork", "vfork", "memfd_create", "personality")
+_STRICT_NUMBERS = {
+    "x86_64": {"execve": 59, "execveat": 322, "fork": 57, "vfork": 58, "memfd_create": 319, "personality": 135,
+               "mmap": 9, "mprotect": 10, "pkey_mprotect": 329, "shmat": 30},
+    # asm-generic has no fork or vfork: C libraries implement both with clone, which the clone check covers.
+    "aarch64": {"execve": 221, "execveat": 281, "memfd_create": 279, "personality": 92,
+                "mmap": 222, "mprotect": 226, "pkey_mprotect": 288, "shmat": 196},
+}
+
+
+def build_strict_program(architecture, strict_numbers):
+    """The strict candidate-stage filter for one architecture as packed `struct sock_filter` entries."""
+    numbers = architecture["numbers"]
+    program = _Filter()
+    program.emit(_LD_W_ABS, _OFFSET_ARCH)
+    program.emit(_JEQ_K, architecture["audit"], 0, "deny")
+    program.emit(_LD_W_ABS, _OFFSET_NR)
+    if architecture["x32"]:
+        program.emit(_JGE_K, X32_SYSCALL_BIT, "deny", 0)
+    for name in DENIED:
+        if name in numbers:
+            program.emit(_JEQ_K, numbers[name], "deny", 0)
+    for name in STRICT_DENIED:
+        if name in strict_numbers:
+            program.emit(_JEQ_K, strict_numbers[name], "deny", 0)
+    program.emit(_JEQ_K, numbers["clone3"], "no_such_call", 0)
+    program.emit(_JEQ_K, numbers["clone"], "clone", 0)
+    program.emit(_JEQ_K, strict_numbers["mmap"], "mmap", 0)
+    program.emit(_JEQ_K, strict_numbers["mprotect"], "mprotect", 0)
+    program.emit(_JEQ_K, strict_numbers["pkey_mprotect"], "mprotect", 0)
+    program.emit(_JEQ_K, strict_numbers["shmat"], "shmat", 0)
+    program.emit(_RET_K, RET_ALLOW)
+    # clone: a thread of this process (CLONE_THREAD set) and no new namespace.
+    program.label("clone")
+    program.emit(_LD_W_ABS, _OFFSET_ARG0_LOW)
+    program.emit(_JSET_K, CLONE_NAMESPACE_FLAGS, "deny", 0)
+    program.emit(_JSET_K, CLONE_THREAD, "allow", "deny")
+    # mmap(addr, length, prot, ...): never writable and executable at once.
+    program.label("mmap")
+    program.emit(_LD_W_ABS, _OFFSET_ARG2_LOW)
+    program.emit(_ALU_AND_K, PROT_WRITE | PROT_EXEC)
+    program.emit(_JEQ_K, PROT_WRITE | PROT_EXEC, "deny", "allow")
+    # mprotect(addr, length, prot) and pkey_mprotect(addr, length, prot, pkey): never to executable.
+    program.label("mprotect")
+    program.emit(_LD_W_ABS, _OFFSET_ARG2_LOW)
+    program.emit(_JSET_K, PROT_EXEC, "deny", "allow")
+    # shmat(id, addr, flags): no executable attachment.
+    program.label("shmat")
+    program.emit(_LD_W_ABS, _OFFSET_ARG2_LOW)
+    program.emit(_JSET_K, SHM_EXEC, "deny", "allow")
+    program.label("allow")
+    program.emit(_RET_K, RET_ALLOW)
+    program.label("deny")
+    program.emit(_RET_K, RET_ERRNO | EPERM)
+    program.label("no_such_call")
+    program.emit(_RET_K, RET_ERRNO | ENOSYS)
+    return program.assemble()
+
+
+def strict_candidate_program():
+    """The strict filter for this host as bytes: `struct sock_filter` entries (8 bytes each, native byte order).
+
+    For the trusted C harness: set PR_SET_NO_NEW_PRIVS, then prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
+    &(struct sock_fprog){len(program) / 8, program}) before dlopen of the candidate's library. Raises OSError
+    where no filter is defined for this architecture (the harness must then refuse to run native candidates).
+    """
+    machine = platform.machine()
+    architecture = ARCHITECTURES.get(machine)
+    if architecture is None or machine not in _STRICT_NUMBERS:
+        raise OSError(0, f"no strict system-call filter is defined for {machine}")
+    return build_strict_program(architecture, _STRICT_NUMBERS[machine])
