@@ -3,6 +3,7 @@ import { fitnessOf } from "../fitness.js";
 import { mapConcurrent } from "../concurrency.js";
 import type { EvolveStateUpdate, EvolveStateValue } from "../state.js";
 import { throwIfAborted } from "./abort.js";
+import { withEvaluationIdentity } from "../../../core/evaluation-context.js";
 
 /**
  * evaluate: runs every pending candidate on the platform, at most `concurrency` at once, and
@@ -24,7 +25,10 @@ export function createEvaluateNode(context: EngineContext) {
       context.evaluationClock.start();
       let result;
       try {
-        result = await context.platform.evaluate(context.spec, { language: candidate.language, source: candidate.source }, context.settings.evaluation, context.signal);
+        // The identity lets a queue-backed platform re-attach to this candidate's job after a resume.
+        result = await withEvaluationIdentity({ scope: context.db.runId, candidateId: candidate.id }, () =>
+          context.platform.evaluate(context.spec, { language: candidate.language, source: candidate.source }, context.settings.evaluation, context.signal),
+        );
       } finally {
         context.evaluationClock.stop();
       }
