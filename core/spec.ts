@@ -139,6 +139,17 @@ export const KernelSpecSchema = z
     sizes: z
       .record(z.record(z.number().int().positive()))
       .describe("Named problem sizes: each maps every dimension to an integer. At least two; the first is the smallest, used by tests"),
+    representativeSizes: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe("Sizes the speed-up is judged at (what users run); the others are checked for correctness only. Default: the largest size"),
+    raggedSize: z
+      .union([z.boolean(), z.record(z.number().int().positive())])
+      .optional()
+      .describe(
+        "The correctness-only size every evaluation adds, with extents that are multiples of none of 8, 16, 64 (generated from the largest size by default); false turns it off, an object gives the dimensions",
+      ),
     tolerances: z.record(ToleranceSchema).default({}).describe("Tolerances per output dtype; missing dtypes use the defaults"),
     targets: z.array(PlatformIdSchema).min(1).default(["cpu"]).describe("Platforms this spec may be evaluated on"),
     constraints: z
@@ -223,6 +234,16 @@ export const KernelSpecSchema = z
         if (!known.has(key)) {
           context.addIssue({ code: z.ZodIssueCode.custom, path: ["sizes", sizeName, key], message: `'${key}' is not a declared dimension` });
         }
+      }
+    }
+    spec.representativeSizes?.forEach((name, index) => {
+      if (!(name in spec.sizes) || name === "ragged") {
+        context.addIssue({ code: z.ZodIssueCode.custom, path: ["representativeSizes", index], message: `'${name}' is not one of the spec's sizes (${sizeNames.join(", ")})` });
+      }
+    });
+    if (spec.raggedSize && typeof spec.raggedSize === "object") {
+      for (const dimension of spec.dimensions) {
+        if (!(dimension in spec.raggedSize)) context.addIssue({ code: z.ZodIssueCode.custom, path: ["raggedSize"], message: `missing dimension '${dimension}'` });
       }
     }
     if (spec.cost?.flops) checkExpression(spec.cost.flops, ["cost", "flops"]);

@@ -24,7 +24,7 @@ fi
 PYTHON=${KERNELEVOLVE_BOOTSTRAP_PYTHON:-python3}
 rm -rf .venv
 log "creating .venv with $PYTHON and installing torch, numpy, triton, pytest through pip"
-if "$PYTHON" -m venv .venv && .venv/bin/pip install --retries 0 --timeout 30 -q torch numpy triton pytest; then
+if "$PYTHON" -m venv .venv && .venv/bin/pip install --retries 0 --timeout 30 -q torch numpy triton pytest pyyaml; then
   python_ok && { log "python environment ready (pip)"; exit 0; }
 fi
 

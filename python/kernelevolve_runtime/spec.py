@@ -78,6 +78,16 @@ def normalize_spec(raw):
         for dimension in spec["dimensions"]:
             _require(dimension in size, f"sizes.{size_name}", f"missing dimension '{dimension}'")
     spec["tolerances"] = dict(spec.get("tolerances") or {})
+    representative = spec.get("representativeSizes")
+    if representative is not None:
+        _require(isinstance(representative, list) and representative, "representativeSizes", "expected a non-empty list of size names")
+        for index, name in enumerate(representative):
+            _require(name in sizes and name != "ragged", f"representativeSizes.{index}", f"'{name}' is not one of the spec's sizes ({', '.join(sizes)})")
+    ragged = spec.get("raggedSize", True)
+    _require(isinstance(ragged, (bool, dict)), "raggedSize", "expected true, false or an object of dimension values")
+    if isinstance(ragged, dict):
+        for dimension in spec["dimensions"]:
+            _require(isinstance(ragged.get(dimension), int) and ragged[dimension] > 0, f"raggedSize.{dimension}", "expected a positive integer")
     spec.setdefault("targets", ["cpu"])
     constraints = dict(spec.get("constraints") or {})
     constraints.setdefault("forbiddenCalls", [])
@@ -131,3 +141,131 @@ def selected_sizes(spec, names=None):
     if unknown:
         raise SpecError(f"unknown size(s) {', '.join(unknown)}; the spec has {', '.join(spec['sizes'])}")
     return list(names)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Which sizes are timed and which only checked (issue #12.4). Mirrored in core/spec-sizes.ts; the shared cases in
+# tests/contract/spec-sizes.json run in jest and pytest, so the two languages cannot drift apart.
+
+RAGGED_SIZE = "ragged"
+# Dimensions below this keep their value (heads, kernel sizes, channel counts of small layers).
+RAGGED_MINIMUM = 8
+# The ragged size's footprint is brought under this fraction of the largest size's by halving outer dimensions.
+RAGGED_FOOTPRINT_FRACTION = 0.25
+_DTYPE_BYTES = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2, "int32": 4, "int64": 8, "uint8": 1, "bool": 1}
+
+
+def size_footprint(spec, dimensions):
+    """Bytes of every input and output at the given dimension values (the measure of a size's weight)."""
+    total = 0
+    for tensor in list(spec["inputs"]) + list(spec["outputs"]):
+        count = 1
+        for extent in resolve_shape(tensor["shape"], dimensions):
+            count *= max(int(extent), 0)
+        total += count * _DTYPE_BYTES[tensor["dtype"]]
+    return total
+
+
+def declared_sizes(spec):
+    """The spec's own sizes, without the generated ragged one."""
+    return [name for name in spec["sizes"] if name != RAGGED_SIZE]
+
+
+def largest_size(spec):
+    """The declared size with the largest footprint (the first of equals)."""
+    names = declared_sizes(spec)
+    best = names[0]
+    for name in names[1:]:
+        if size_footprint(spec, spec["sizes"][name]) > size_footprint(spec, spec["sizes"][best]):
+            best = name
+    return best
+
+
+def representative_sizes(spec):
+    """The sizes speed-up is judged at: spec.representativeSizes, else the largest size."""
+    declared = spec.get("representativeSizes")
+    return list(declared) if declared else [largest_size(spec)]
+
+
+def ragged_value(value):
+    """A nearby extent that is a multiple of none of 2, 8, 16, 64: value - 3, made odd; small values stay."""
+    value = int(value)
+    if value < RAGGED_MINIMUM:
+        return value
+    ragged = value - 3
+    return ragged - 1 if ragged % 2 == 0 else ragged
+
+
+def _inner_dimensions(spec):
+    """Dimension names that are the last (contiguous) extent of some tensor: they stay large in the ragged size."""
+    inner = set()
+    largest = largest_size(spec)
+    for tensor in list(spec["inputs"]) + list(spec["outputs"]):
+        if tensor["shape"] and isinstance(tensor["shape"][-1], str) and tensor["shape"][-1] in spec["sizes"][largest]:
+            inner.add(tensor["shape"][-1])
+    return inner
+
+
+def ragged_dimensions(spec):
+    """The correctness-only size every evaluation adds, or None when the spec turns it off (`raggedSize: false`).
+
+    Built from the largest size: outer dimensions are halved (largest first) until the footprint is at most a quarter
+    of the largest size's, then every extent of at least RAGGED_MINIMUM becomes ragged_value(extent), so the inner
+    dimension stays large and no extent is a multiple of 8, 16 or 64. KernelBench constants that shape the weights
+    (kernelbench.structural) keep their values. A spec may give the ragged size itself (`raggedSize: {R: 1001, ...}`).
+    """
+    setting = spec.get("raggedSize", True)
+    if setting is False:
+        return None
+    if isinstance(setting, dict):
+        return {name: int(value) for name, value in setting.items()}
+    if RAGGED_SIZE in spec["sizes"]:
+        return dict(spec["sizes"][RAGGED_SIZE])
+    base = dict(spec["sizes"][largest_size(spec)])
+    fixed = set((spec.get("kernelbench") or {}).get("structural") or [])
+    inner = _inner_dimensions(spec)
+    target = RAGGED_FOOTPRINT_FRACTION * size_footprint(spec, base)
+    order = list(base)
+    for _ in range(64):
+        if size_footprint(spec, base) <= target:
+            break
+        candidates = [name for name in order if name not in inner and name not in fixed and base[name] >= 2 * RAGGED_MINIMUM]
+        if not candidates:
+            break
+        biggest = max(candidates, key=lambda name: (base[name], -order.index(name)))
+        base[biggest] //= 2
+    return {name: (value if name in fixed else ragged_value(value)) for name, value in base.items()}
+
+
+def with_ragged_size(spec):
+    """A copy of a normalised spec whose sizes end with the generated ragged size (absent when turned off or given)."""
+    if RAGGED_SIZE in spec["sizes"]:
+        return spec
+    dimensions = ragged_dimensions(spec)
+    if dimensions is None:
+        return spec
+    copy = dict(spec)
+    copy["sizes"] = dict(spec["sizes"])
+    copy["sizes"][RAGGED_SIZE] = dimensions
+    return copy
+
+
+def evaluation_plan(spec, requested=None):
+    """(checked sizes, timed sizes, flags) of one evaluation.
+
+    Checked: the requested sizes (default every declared size) plus the ragged size. Timed: the representative sizes
+    among the requested; when the request names none of them (e.g. `--size small`), the requested sizes are timed and
+    flagged `timed-non-representative`, so such a figure is never mistaken for the spec's speed-up.
+    """
+    spec = with_ragged_size(spec)
+    requested = selected_sizes(spec, requested) if requested else declared_sizes(spec)
+    checked = list(requested)
+    if RAGGED_SIZE in spec["sizes"] and RAGGED_SIZE not in checked:
+        checked.append(RAGGED_SIZE)
+    representative = representative_sizes(spec)
+    timed = [name for name in requested if name in representative and name != RAGGED_SIZE]
+    flags = []
+    if not timed:
+        timed = [name for name in requested if name != RAGGED_SIZE]
+        flags.append("timed-non-representative")
+    return checked, timed, flags
