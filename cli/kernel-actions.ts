@@ -165,7 +165,7 @@ export class KernelActionService implements KernelActions {
     const active = this.active.get(runId);
     const status = withRun(folder, (db) => db.run().status);
     if (!active || active.result || active.error) return `Run ${runId} is not running in this session (status: ${status}); nothing to stop.`;
-    active.controller.abort();
+    active.controller.abort("stopped from the chat");
     await active.done;
     return `Stopped run ${runId}.\n${withRun(folder, (db) => runStatusView(db, { recent: 2 }))}\nIt can be continued later with 'kernelevolve resume ${runId}'.`;
   }
@@ -205,7 +205,7 @@ Full report: ${written.markdown} and ${written.html}`;
 
   /** Stops every run still going (each keeps what it found) and waits for them. */
   async close(): Promise<void> {
-    for (const run of this.active.values()) run.controller.abort();
+    for (const run of this.active.values()) run.controller.abort("stopped: the chat ended");
     await Promise.all([...this.active.values()].map((run) => run.done));
   }
 }

@@ -1,18 +1,21 @@
 import { existsSync, readdirSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, extname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { EXIT_CODES, type Command } from "./command.js";
 import { createCliContext, type CliContext } from "./context.js";
 import { KernelEvolveError } from "../core/errors.js";
 import { extractPluginFlags } from "./plugins.js";
+import { installProcessLifetime } from "./process-lifetime.js";
 
 const commandsDirectory = join(dirname(fileURLToPath(import.meta.url)), "commands");
+// ".ts" in a source checkout (tsx, jest), ".js" when running the build in dist/.
+const moduleExtension = extname(fileURLToPath(import.meta.url));
 
 /** Loads every subcommand module in cli/commands (one file per command). */
 export async function loadCommands(): Promise<Map<string, Command>> {
   const commands = new Map<string, Command>();
   for (const file of readdirSync(commandsDirectory).sort()) {
-    if (!file.endsWith(".ts") || file.endsWith(".test.ts")) continue;
+    if (!file.endsWith(moduleExtension) || file.endsWith(".d.ts") || file.endsWith(".test.ts")) continue;
     const module = (await import(pathToFileURL(join(commandsDirectory, file)).href)) as { default?: Command };
     if (module.default?.name) commands.set(module.default.name, module.default);
   }
@@ -27,8 +30,8 @@ function helpText(commands: Map<string, Command>): string {
 
 /** Loads one subcommand by name, importing only its own file (start-up stays fast). */
 async function loadCommand(name: string): Promise<Command | undefined> {
-  if (!/^[a-z][a-z0-9-]*$/.test(name) || !existsSync(join(commandsDirectory, `${name}.ts`))) return undefined;
-  const module = (await import(pathToFileURL(join(commandsDirectory, `${name}.ts`)).href)) as { default?: Command };
+  if (!/^[a-z][a-z0-9-]*$/.test(name) || !existsSync(join(commandsDirectory, `${name}${moduleExtension}`))) return undefined;
+  const module = (await import(pathToFileURL(join(commandsDirectory, `${name}${moduleExtension}`)).href)) as { default?: Command };
   return module.default?.name === name ? module.default : undefined;
 }
 
@@ -70,9 +73,15 @@ export async function main(argv: string[], context: CliContext = createCliContex
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main(process.argv.slice(2)).then(
-    (code) => { process.exitCode = code; },
-    (error) => { console.error(error); process.exitCode = EXIT_CODES.system; },
-  );
+/** Runs the CLI as the real process: signal and closed-output handling, then main(); sets the exit code. */
+export async function runFromProcess(argv: string[]): Promise<void> {
+  installProcessLifetime();
+  try {
+    process.exitCode = await main(argv);
+  } catch (error) {
+    console.error(error);
+    process.exitCode = EXIT_CODES.system;
+  }
 }
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) void runFromProcess(process.argv.slice(2));

@@ -4,6 +4,7 @@ import type { OptimizeResult } from "../graphs/evolve/optimize.js";
 import { EXIT_CODES } from "./command.js";
 import type { CliContext } from "./context.js";
 import { ProgressRenderer, formatDuration } from "./progress.js";
+import { onProcessStop, stdoutClosed } from "./process-lifetime.js";
 
 /** Seconds from "90", "90s", "10m", "1.5h". */
 export function parseDuration(flag: string, text: string): number {
@@ -23,9 +24,11 @@ export function positiveNumber(flag: string, value: string | undefined, integer 
 }
 
 /**
- * Runs optimize() or resumeRun() with live progress and Ctrl-C handling (the first interrupt stops
- * at a safe point, leaving the run resumable), then prints where the results are.
- * Returns the exit code: 0 with a correct kernel, 1 without one, 130 when interrupted.
+ * Runs optimize() or resumeRun() with live progress and stop handling: Ctrl-C, SIGTERM, SIGHUP or a
+ * closed output stop the run at once (in-flight work is abandoned and stays pending), recording it
+ * as `stopped` so `resume` continues it; a second Ctrl-C quits without waiting. Prints where the
+ * results are. Returns the exit code: 0 with a correct kernel, 1 without one, 130 when stopped
+ * (143 by SIGTERM, 129 by SIGHUP), 5 when the model kept failing.
  */
 export async function driveRun(
   context: CliContext,
@@ -36,22 +39,31 @@ export async function driveRun(
   const controller = new AbortController();
   const interrupt = () => {
     if (controller.signal.aborted) process.exit(EXIT_CODES.interrupted);
-    context.stderr.write("\ninterrupting at the next safe point (press Ctrl-C again to quit at once)...\n");
-    controller.abort();
+    context.stderr.write("\nstopping (press Ctrl-C again to quit at once)...\n");
+    controller.abort("stopped by Ctrl-C");
   };
   process.on("SIGINT", interrupt);
+  const unsubscribe = onProcessStop((reason) => {
+    if (!controller.signal.aborted) controller.abort(reason);
+  });
   let result: OptimizeResult;
   try {
-    result = await start((event) => renderer.handle(event), controller.signal);
+    result = await start((event) => {
+      if (!stdoutClosed()) renderer.handle(event);
+    }, controller.signal);
   } finally {
     process.off("SIGINT", interrupt);
+    unsubscribe();
   }
-  if (!json) {
+  if (!json && !stdoutClosed()) {
     const id = result.runId;
     if (result.best) context.stdout.write(`best kernel: ${result.folder}/${result.best.kernelPath} (${result.best.fitness.toFixed(2)}x)\n`);
-    if (result.status === "interrupted") context.stdout.write(`continue with: kernelevolve resume ${id}\n`);
+    if (result.status === "stopped" || result.status === "interrupted") context.stdout.write(`continue with: kernelevolve resume ${id}\n`);
     context.stdout.write(`report: kernelevolve report ${id}   best: kernelevolve best ${id} -o kernel.cpp   (${formatDuration(result.timings.wallMs)} this session)\n`);
   }
-  if (result.status === "interrupted") return EXIT_CODES.interrupted;
+  if (result.status === "stopped" || result.status === "interrupted") {
+    const reason = String(controller.signal.reason ?? "");
+    return reason.includes("SIGTERM") ? 143 : reason.includes("SIGHUP") ? 129 : EXIT_CODES.interrupted;
+  }
   return result.best && result.best.fitness > 0 ? EXIT_CODES.ok : EXIT_CODES.candidateFailed;
 }

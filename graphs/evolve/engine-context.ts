@@ -18,7 +18,10 @@ export interface EngineContext {
   language: Language;
   profile?: HardwareProfile;
   contextProvider?: ContextProvider;
+  /** Fires when a person stops the run or its time budget runs out. */
   signal?: AbortSignal;
+  /** Fires only when the time budget runs out (in-flight evaluations cut short are recorded as failed). */
+  deadline?: AbortSignal;
   /** Evaluations at once: the platform's capacity, lowered by settings.concurrency. */
   concurrency: number;
   generationSize: number;

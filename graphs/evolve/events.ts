@@ -43,7 +43,8 @@ export type OptimizeEvent =
   | (EventBase & { type: "generation-end"; generation: number; proposed: number })
   | (EventBase & { type: "operator-error"; generation: number; message: string })
   | (EventBase & { type: "run-warning"; message: string })
-  | (EventBase & { type: "run-end"; reason: string; bestCandidateId?: string; bestFitness: number; status: "completed" | "interrupted" | "failed" });
+  | (EventBase & { type: "run-end"; reason: string; bestCandidateId?: string; bestFitness: number; status: "completed" | "stopped" | "interrupted" | "failed" })
+  | (EventBase & { type: "model-retry"; model: string; attempt: number; delayMs: number; message: string });
 
 export type OptimizeEventType = OptimizeEvent["type"];
 

@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { UserError } from "../../core/errors.js";
@@ -8,6 +9,7 @@ import { createAutotuneOperator } from "../../agents/autotune-operator.js";
 import { createPolicyRegistry } from "../policies/registry.js";
 import { RunDatabase, type RunStatus, type StoredCandidate } from "../runs/run-database.js";
 import { newRunId, runPaths } from "../runs/run-paths.js";
+import { acquireRunLock, type RunLock } from "../runs/run-lock.js";
 import { buildEvolveGraph } from "./build-graph.js";
 import { createEmitter, EvaluationClock, type EngineContext } from "./engine-context.js";
 import type { OptimizeEvent } from "./events.js";
@@ -90,13 +92,33 @@ interface SessionInput {
   onEvent?: (event: OptimizeEvent) => void;
   signal?: AbortSignal;
   resumed: boolean;
+  lock: RunLock;
+}
+
+/** Why a person stopped a run, from the reason given to its AbortController (a string), if any. */
+function stopReason(signal: AbortSignal | undefined): string {
+  const reason = signal?.reason as unknown;
+  return typeof reason === "string" && reason ? reason : "stopped";
 }
 
 async function runSession(input: SessionInput): Promise<OptimizeResult> {
+  try {
+    return await runLockedSession(input);
+  } finally {
+    input.lock.release();
+  }
+}
+
+async function runLockedSession(input: SessionInput): Promise<OptimizeResult> {
   const { db, settings, platform } = input;
   const sessionStart = Date.now();
   const baseActiveMs = db.run().activeMs;
   const activeMs = () => baseActiveMs + (Date.now() - sessionStart);
+  // The time budget ends work in flight too: a deadline signal aborts evaluations and model calls.
+  const deadline = new AbortController();
+  const budgetMs = settings.budget.timeSeconds !== undefined ? settings.budget.timeSeconds * 1000 : undefined;
+  const deadlineTimer = budgetMs !== undefined ? setTimeout(() => deadline.abort("time"), Math.max(0, budgetMs - baseActiveMs)) : undefined;
+  const signal = input.signal ? AbortSignal.any([input.signal, deadline.signal]) : deadline.signal;
   const capacity = Math.max(1, await platform.capacity());
   const profile = await platform.hardwareProfile().catch(() => undefined);
   // The time split starts here: starting the platform is neither search nor evaluation.
@@ -112,7 +134,8 @@ async function runSession(input: SessionInput): Promise<OptimizeResult> {
     language: input.seeds[0]?.language ?? platform.languages[0],
     profile,
     contextProvider: input.contextProvider,
-    signal: input.signal,
+    signal,
+    deadline: deadline.signal,
     concurrency: Math.min(capacity, settings.concurrency ?? capacity),
     generationSize: settings.generationSize ?? Math.max(4, capacity),
     activeMs,
@@ -137,10 +160,24 @@ async function runSession(input: SessionInput): Promise<OptimizeResult> {
     const final = await graph.invoke(checkpoint ? null : initialState(db.runId, settings.seed), config);
     reason = final.terminationReason ?? undefined;
   } catch (error) {
-    failure = error;
-    status = error instanceof RunInterruptedError ? "interrupted" : "failed";
-    reason = status === "interrupted" ? "interrupted" : `error: ${(error as Error).message}`;
+    // Once a stop was asked for, whatever the abort broke (an evaluation request, a model call) is
+    // its consequence, not a failure of the run.
+    if (input.signal?.aborted) {
+      status = "stopped";
+      reason = stopReason(input.signal);
+    } else if (deadline.signal.aborted) {
+      status = "completed";
+      reason = "time";
+    } else if (error instanceof RunInterruptedError) {
+      status = "stopped";
+      reason = "stopped";
+    } else {
+      failure = error;
+      status = "failed";
+      reason = `error: ${(error as Error).message}`;
+    }
   } finally {
+    if (deadlineTimer) clearTimeout(deadlineTimer);
     checkpointer.db.close();
   }
   db.updateRun({ status, terminationReason: reason, activeMs: activeMs(), ...(status === "completed" ? { finishedAt: Date.now() } : {}) });
@@ -188,21 +225,31 @@ export async function optimize(options: OptimizeOptions): Promise<OptimizeResult
   const chosenOperator = operator ?? defaultOperator(seeds, spec.id, platform.id);
   const chosenPolicy = resolvePolicy(policy);
   const id = runId ?? newRunId(spec.id);
+  // The lock comes first, so no other process ever sees this run `running` without an owner.
+  const folder = join(runsDirectory, id);
+  mkdirSync(folder, { recursive: true });
+  const lock = acquireRunLock(folder, id, "optimize");
   const stored: StoredConfig = {
     spec,
     settings: parsed.data,
     seeds: seeds.map((seed) => ({ name: seed.name, language: seed.language, source: seed.source })),
     metadata: metadata ?? {},
   };
-  const db = RunDatabase.create(join(runsDirectory, id), {
-    id,
-    specId: spec.id,
-    platform: platform.id,
-    operator: chosenOperator.id,
-    policy: chosenPolicy.id,
-    config: stored as unknown as Record<string, unknown>,
-  });
-  return runSession({ db, spec, settings: parsed.data, seeds, platform, operator: chosenOperator, policy: chosenPolicy, contextProvider, experience, onEvent, signal, resumed: false });
+  let db: RunDatabase;
+  try {
+    db = RunDatabase.create(folder, {
+      id,
+      specId: spec.id,
+      platform: platform.id,
+      operator: chosenOperator.id,
+      policy: chosenPolicy.id,
+      config: stored as unknown as Record<string, unknown>,
+    });
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  return runSession({ db, spec, settings: parsed.data, seeds, platform, operator: chosenOperator, policy: chosenPolicy, contextProvider, experience, onEvent, signal, resumed: false, lock });
 }
 
 /** What `resumeRun()` needs: the run folder and the live parts that cannot be stored. */
@@ -237,6 +284,22 @@ export function readRunConfig(folder: string): StoredConfig & { operator: string
  */
 export async function resumeRun(options: ResumeOptions): Promise<OptimizeResult> {
   const db = RunDatabase.open(options.folder);
+  let lock: RunLock;
+  try {
+    lock = acquireRunLock(db.folder, db.runId, "resume");
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  try {
+    return await resumeLocked(db, lock, options);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+async function resumeLocked(db: RunDatabase, lock: RunLock, options: ResumeOptions): Promise<OptimizeResult> {
   const run = db.run();
   const config = run.config as unknown as StoredConfig;
   if (run.status === "completed") {
@@ -250,6 +313,7 @@ export async function resumeRun(options: ResumeOptions): Promise<OptimizeResult>
       timings: { wallMs: 0, evaluationMs: 0, orchestrationMs: 0 },
     };
     db.close();
+    lock.release();
     return result;
   }
   if (options.platform.id !== run.platform) {
@@ -276,5 +340,5 @@ export async function resumeRun(options: ResumeOptions): Promise<OptimizeResult>
     }
     policy = registry.get(run.policy);
   }
-  return runSession({ db, spec, settings, seeds, platform: options.platform, operator, policy, contextProvider: options.contextProvider, experience: options.experience, onEvent: options.onEvent, signal: options.signal, resumed: true });
+  return runSession({ db, spec, settings, seeds, platform: options.platform, operator, policy, contextProvider: options.contextProvider, experience: options.experience, onEvent: options.onEvent, signal: options.signal, resumed: true, lock });
 }

@@ -5,6 +5,7 @@ import type { EvaluationResult, Language } from "../../core/protocol.js";
 import type { CandidateRecord, MemoryMode } from "../../core/types.js";
 import { UserError } from "../../core/errors.js";
 import { kernelExtension, runPaths } from "./run-paths.js";
+import { liveOwner } from "./run-lock.js";
 
 /**
  * The run database (runs/<id>/run.sqlite): the population, the lineage, prompts and replies, the
@@ -12,7 +13,12 @@ import { kernelExtension, runPaths } from "./run-paths.js";
  * transaction, so a process killed at any moment leaves either the old or the new row.
  */
 
-export type RunStatus = "running" | "completed" | "interrupted" | "failed";
+/**
+ * running: a process works on it now (see run-lock.ts); completed: a limit was reached; stopped: a
+ * person stopped it (Ctrl-C, /stop, a closed output), resumable; interrupted: its process died
+ * without finishing (kill -9, a crash), resumable; failed: an error ended it.
+ */
+export type RunStatus = "running" | "completed" | "stopped" | "interrupted" | "failed";
 
 /** The row of the `runs` table, decoded. */
 export interface RunRow {
@@ -157,8 +163,16 @@ export class RunDatabase {
     this.db.close();
   }
 
+  /**
+   * The run's row. A row that says `running` while no live process owns the run (its lock file is
+   * gone or names a dead process) is reported as `interrupted`: that process was killed or crashed.
+   */
   run(): RunRow {
     const row = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(this.runId) as Record<string, unknown>;
+    if (row.status === "running" && !liveOwner(this.folder)) {
+      row.status = "interrupted";
+      row.termination_reason ??= "its process ended without finishing it (killed or crashed)";
+    }
     return {
       id: row.id as string,
       specId: row.spec_id as string,

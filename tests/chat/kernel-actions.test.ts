@@ -51,12 +51,12 @@ test("a finished run has a report, a best kernel and a comparison with its basel
   expect(await actions.showKernel(runId)).toMatch(/^Run \S+, c0001: passed, fitness 2\.00x[\s\S]*```cpp\n[\s\S]*extern "C" void kernel/);
 }, 60_000);
 
-test("stop_run interrupts a run started in this session and says how to resume", async () => {
+test("stop_run stops a run started in this session and says how to resume", async () => {
   const { runId } = await actions.startOptimization({ spec: "row-sum-squares", budget: 500, sizes: ["small"] });
   const stopped = await actions.stopRun(runId);
-  expect(stopped).toMatch(new RegExp(`^Stopped run ${runId}\\.\\nRun ${runId}: interrupted`));
+  expect(stopped).toMatch(new RegExp(`^Stopped run ${runId}\\.\\nRun ${runId}: stopped \\(stopped from the chat\\)`));
   expect(stopped).toContain(`kernelevolve resume ${runId}`);
-  expect(await actions.stopRun(runId)).toBe(`Run ${runId} is not running in this session (status: interrupted); nothing to stop.`);
+  expect(await actions.stopRun(runId)).toBe(`Run ${runId} is not running in this session (status: stopped); nothing to stop.`);
 }, 60_000);
 
 test("tools answer recoverable mistakes with text that says what exists", async () => {

@@ -131,19 +131,19 @@ describe("optimize (evolve graph on a fake platform)", () => {
     expect(result.best!.fitness).toBeGreaterThan(1.2);
   });
 
-  it("an aborted run is interrupted, then resume finishes it without evaluating anything twice", async () => {
+  it("an aborted run is stopped (with the reason given), then resume finishes it without evaluating anything twice", async () => {
     const controller = new AbortController();
     const platform = new FakePlatform({ capacity: 2, delayMs: 10 });
     let ended = 0;
     const first = await optimize({
       spec: FAKE_SPEC, platform, seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 16 }, seed: 6, signal: controller.signal,
       onEvent: (event) => {
-        if (event.type === "candidate-end" && ++ended === 5) controller.abort();
+        if (event.type === "candidate-end" && ++ended === 5) controller.abort("stopped by the test");
       },
     });
-    expect(first.status).toBe("interrupted");
+    expect(first).toMatchObject({ status: "stopped", reason: "stopped by the test" });
     const before = openRun(first.folder);
-    expect(before.run.status).toBe("interrupted");
+    expect(before.run.status).toBe("stopped");
     const finished = before.candidates.filter((candidate) => candidate.status !== "pending");
     expect(finished.length).toBeGreaterThanOrEqual(5);
     expect(finished.length).toBeLessThan(16);

@@ -1,15 +1,30 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-/** One scripted answer of the fake server: a reply text, an HTTP error, or a hang (for timeouts). */
-export type ScriptedAnswer = { text: string } | { status: number; body?: string } | { hangMs: number };
+/** A tool call in a scripted answer; `arguments` is sent as given (it may be malformed JSON on purpose). */
+export interface ScriptedToolCall {
+  name: string;
+  arguments: string;
+  id?: string;
+}
+
+/**
+ * One scripted answer of the fake server: a reply text (with tool calls, optionally), an HTTP error
+ * (with an OpenAI error `code` such as insufficient_quota), or a hang (for timeouts).
+ */
+export type ScriptedAnswer = { text: string; toolCalls?: ScriptedToolCall[]; delayMs?: number } | { status: number; body?: string; code?: string } | { hangMs: number };
+
+export interface FakeServerOptions {
+  /** Answer given once the script is used up (default: HTTP 500 "script exhausted"). */
+  fallback?: ScriptedAnswer;
+}
 
 /**
  * A local HTTP server speaking the OpenAI chat-completions protocol, answering from a script.
  * It records every request body so tests can read the prompts the client sent.
  */
-export async function startFakeOpenAIServer(script: ScriptedAnswer[]) {
-  const requests: { messages: { role: string; content: string }[]; model: string }[] = [];
+export async function startFakeOpenAIServer(script: ScriptedAnswer[], options: FakeServerOptions = {}) {
+  const requests: { messages: { role: string; content: string; tool_calls?: unknown[]; tool_call_id?: string }[]; model: string; stream?: boolean; tools?: { function: { name: string; parameters: unknown } }[] }[] = [];
   const answers = [...script];
   const sockets = new Set<import("node:net").Socket>();
   const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -22,29 +37,50 @@ export async function startFakeOpenAIServer(script: ScriptedAnswer[]) {
       }
       const parsed = JSON.parse(body);
       requests.push(parsed);
-      const answer = answers.shift() ?? { status: 500, body: "script exhausted" };
+      const answer = answers.shift() ?? options.fallback ?? { status: 500, body: "script exhausted" };
       if ("hangMs" in answer) {
         setTimeout(() => { if (!response.writableEnded) response.writeHead(500).end(); }, answer.hangMs).unref();
         return;
       }
       if ("status" in answer) {
         response.writeHead(answer.status, { "content-type": "application/json" });
-        response.end(JSON.stringify({ error: { message: answer.body ?? `error ${answer.status}`, type: "server_error" } }));
+        response.end(JSON.stringify({ error: { message: answer.body ?? `error ${answer.status}`, type: answer.code ?? "server_error", code: answer.code ?? null } }));
         return;
       }
       const promptTokens = Math.ceil(JSON.stringify(parsed.messages).length / 4);
       const completionTokens = Math.ceil(answer.text.length / 4);
-      response.writeHead(200, { "content-type": "application/json" });
-      response.end(
-        JSON.stringify({
-          id: `chatcmpl-${requests.length}`,
-          object: "chat.completion",
-          created: Math.floor(Date.now() / 1000),
-          model: parsed.model,
-          choices: [{ index: 0, message: { role: "assistant", content: answer.text }, finish_reason: "stop" }],
-          usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
-        }),
-      );
+      const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+      const toolCalls = (answer.toolCalls ?? []).map((call, index) => ({ id: call.id ?? `call_${requests.length}_${index}`, type: "function", function: { name: call.name, arguments: call.arguments } }));
+      const id = `chatcmpl-${requests.length}`;
+      const created = Math.floor(Date.now() / 1000);
+      const send = () => {
+        if (parsed.stream) {
+          // Server-sent events, one chunk per word of the text, then the tool calls, then usage.
+          response.writeHead(200, { "content-type": "text/event-stream" });
+          const chunk = (delta: Record<string, unknown>, finish: string | null = null, extra: Record<string, unknown> = {}) =>
+            response.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: parsed.model, choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`);
+          chunk({ role: "assistant", content: "" });
+          for (const piece of answer.text.match(/\S+\s*|\s+/g) ?? []) chunk({ content: piece });
+          toolCalls.forEach((call, index) => chunk({ tool_calls: [{ index, ...call }] }));
+          chunk({}, toolCalls.length ? "tool_calls" : "stop");
+          if (parsed.stream_options?.include_usage) response.write(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: parsed.model, choices: [], usage })}\n\n`);
+          response.end("data: [DONE]\n\n");
+          return;
+        }
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end(
+          JSON.stringify({
+            id,
+            object: "chat.completion",
+            created,
+            model: parsed.model,
+            choices: [{ index: 0, message: { role: "assistant", content: answer.text, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) }, finish_reason: toolCalls.length ? "tool_calls" : "stop" }],
+            usage,
+          }),
+        );
+      };
+      if (answer.delayMs) setTimeout(send, answer.delayMs);
+      else send();
     });
   });
   server.on("connection", (socket) => { sockets.add(socket); socket.on("close", () => sockets.delete(socket)); });

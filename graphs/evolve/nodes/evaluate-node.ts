@@ -5,6 +5,15 @@ import type { EvolveStateUpdate, EvolveStateValue } from "../state.js";
 import { throwIfAborted } from "./abort.js";
 import { withEvaluationIdentity } from "../../../core/evaluation-context.js";
 
+function recordCutShort(context: EngineContext, candidateId: string, seconds: number): void {
+  const message = `evaluation cut short after ${seconds.toFixed(1)} s: the run's time budget ran out`;
+  context.db.recordEvaluation(
+    candidateId,
+    { status: "failed", stage: "compile", reason: "timeout", message, log: "", platform: context.platform.id, staticFindings: [], trials: [], timings: [], flags: ["time-budget"], durations: {} },
+    0,
+  );
+}
+
 /**
  * evaluate: runs every pending candidate on the platform, at most `concurrency` at once, and
  * records each result as soon as it arrives. Pending candidates of an interrupted session are
@@ -29,6 +38,11 @@ export function createEvaluateNode(context: EngineContext) {
         result = await withEvaluationIdentity({ scope: context.db.runId, candidateId: candidate.id }, () =>
           context.platform.evaluate(context.spec, { language: candidate.language, source: candidate.source }, context.settings.evaluation, context.signal),
         );
+      } catch (error) {
+        // The time budget ran out mid-evaluation: the candidate is recorded as cut short (the run is
+        // over, so it will never be evaluated); a person's stop leaves it pending for resume instead.
+        if (context.deadline?.aborted) recordCutShort(context, candidate.id, (performance.now() - started) / 1000);
+        throw error;
       } finally {
         context.evaluationClock.stop();
       }
