@@ -7,8 +7,10 @@
  *
  *   npm run bench:optimize -- [--budget 16] [--spec ID ...] [--min-time-ms 100] [--threads N] [--all-sizes] [--write] [--json]
  *
- * The spec's first (smallest) size exists for tests: a few hundred elements, where a Python call's
- * overhead is the whole reference time. It is left out unless --all-sizes is given.
+ * Speed-ups are timed at each spec's representative sizes (spec.representativeSizes, default the largest:
+ * core/spec-sizes.ts), what a user runs; the small sizes exist for correctness, and at a few hundred
+ * elements a Python call's overhead is the whole reference time. --all-sizes times every declared size
+ * and prints each one's figures too (never averaged into the headline).
  * --write puts the results into docs/benchmarks-optimize.md.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -19,6 +21,7 @@ import { composeForCli } from "../cli/compose.js";
 import { createCliContext } from "../cli/context.js";
 import type { EvaluationResult } from "../core/protocol.js";
 import type { KernelSpec } from "../core/spec.js";
+import { declaredSizes, representativeSizes } from "../core/spec-sizes.js";
 import type { Platform } from "../core/types.js";
 import { optimize } from "../graphs/evolve/optimize.js";
 import type { SeedKernel } from "../graphs/evolve/seeds.js";
@@ -55,10 +58,13 @@ interface Row {
   wallSeconds: number;
   orchestrationShare: number;
   perSize: { size: string; overEager: number; overCompile?: number; overBaseline: number }[];
+  representative: string[];
 }
 
-/** The sizes timed: all but the smallest unless --all-sizes. */
-const benchSizes = (spec: KernelSpec) => (values["all-sizes"] ? Object.keys(spec.sizes) : Object.keys(spec.sizes).slice(1));
+/** The sizes timed: the representative ones, or every declared size with --all-sizes. */
+const benchSizes = (spec: KernelSpec) => (values["all-sizes"] ? declaredSizes(spec) : representativeSizes(spec));
+/** The sizes the headline figures are taken at. */
+const headlineSizes = (spec: KernelSpec) => new Set(representativeSizes(spec));
 
 const geomean = (numbers: number[]) => Math.exp(numbers.reduce((sum, value) => sum + Math.log(value), 0) / numbers.length);
 
@@ -120,20 +126,22 @@ try {
         overBaseline: timing.speedup / other.speedup,
       };
     });
-    const compiles = perSize.map((size) => size.overCompile).filter((value): value is number => value !== undefined);
+    const headline = perSize.filter((size) => headlineSizes(spec).has(size.size));
+    const compiles = headline.map((size) => size.overCompile).filter((value): value is number => value !== undefined);
     rows.push({
       spec: spec.id,
       candidates: result.totals.candidates,
       failed: result.totals.failed,
       bestId: result.best.id,
       bestStrategy: result.best.params ? Object.entries(result.best.params).map(([name, value]) => `${name}=${value}`).join(" ") : (result.best.strategy ?? ""),
-      overEager: geomean(perSize.map((size) => size.overEager)),
-      overCompile: compiles.length === perSize.length ? geomean(compiles) : undefined,
-      overBaseline: geomean(perSize.map((size) => size.overBaseline)),
+      overEager: geomean(headline.map((size) => size.overEager)),
+      overCompile: compiles.length === headline.length ? geomean(compiles) : undefined,
+      overBaseline: geomean(headline.map((size) => size.overBaseline)),
       searchSpeedup: result.best.fitness,
       wallSeconds: result.timings.wallMs / 1000,
       orchestrationShare: result.timings.orchestrationMs / result.timings.wallMs,
       perSize,
+      representative: representativeSizes(spec),
     });
   }
 } finally {
@@ -156,18 +164,24 @@ const verdict = (ok: boolean) => (ok ? "met" : "NOT met");
 const markdown = [
   "# Benchmark: offline optimisation (autotune operator)",
   "",
-  `Command: \`${command}\` (budget ${budget} candidates per spec, seeds included; min timing ${minTimeMs} ms per size${threads ? `; ${threads} threads` : ""}; ${values["all-sizes"] ? "every size" : "every size but the smallest"})`,
+  `Command: \`${command}\` (budget ${budget} candidates per spec, seeds included; min timing ${minTimeMs} ms per size${threads ? `; ${threads} threads` : ""}; ${values["all-sizes"] ? "every declared size timed, headline at the representative sizes" : "timed at each spec's representative sizes"})`,
   "",
   `Machine: ${machine}. Date: ${new Date(started).toISOString().slice(0, 10)}. Total ${(totalWall / 60).toFixed(1)} min of search.`,
   "",
   "Speed-ups of the best kernel found, timed after the search side by side with the PyTorch reference (eager) and",
-  "torch.compile of the same reference in the same runtime process, geometric mean over the spec's sizes. Baseline:",
+  "torch.compile of the same reference, at the spec's representative size(s) (default the largest; geometric mean where a spec names several). Baseline:",
   "the naive seed kernel, timed the same way. Orchestration: share of the search's wall time with no evaluation in flight.",
   "",
   "| spec | candidates (failed) | best | over eager | over torch.compile | over baseline | orchestration |",
   "|---|---|---|---|---|---|---|",
   ...rows.map((row) => `| ${row.spec} | ${row.candidates} (${row.failed}) | ${row.bestId} ${row.bestStrategy} | ${x(row.overEager)} | ${x(row.overCompile)} | ${x(row.overBaseline)} | ${(row.orchestrationShare * 100).toFixed(1)}% |`),
   `| **geomean** | | | **${x(summary.overEager)}** | **${x(summary.overCompile)}** | **${x(summary.overBaseline)}** | **${(summary.orchestrationShare * 100).toFixed(1)}%** |`,
+  "",
+  "Per size (each timed size on its own; `*` marks the representative sizes behind the headline):",
+  "",
+  "| spec | size | over eager | over torch.compile | over baseline |",
+  "|---|---|---|---|---|",
+  ...rows.flatMap((row) => row.perSize.map((size) => `| ${row.spec} | ${size.size}${row.representative.includes(size.size) ? " *" : ""} | ${x(size.overEager)} | ${x(size.overCompile)} | ${x(size.overBaseline)} |`)),
   "",
   "Goals:",
   "",
