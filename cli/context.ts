@@ -27,10 +27,17 @@ export interface CliContext {
   pluginPaths?: string[];
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
+/** The nearest folder above this module that holds package.json: from cli/ in a checkout, from dist/... in the build. */
+function packageRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (let folder = resolve(here, ".."); ; folder = dirname(folder)) {
+    if (existsSync(join(folder, "package.json"))) return folder;
+    if (dirname(folder) === folder) return resolve(here, "..");
+  }
+}
 
-/** The repository root, found from this file's location. */
-export const REPOSITORY_ROOT = resolve(here, "..");
+/** The repository (or installed package) root, where seeds/, docs/ and python/ are. */
+export const REPOSITORY_ROOT = packageRoot();
 
 /** Resolves the CLI context from the process environment (the only place that reads it). */
 export function createCliContext(env: NodeJS.ProcessEnv = process.env, overrides: Partial<CliContext> = {}): CliContext {

@@ -78,11 +78,27 @@ export function extractPluginFlags(argv: string[]): { pluginPaths: string[]; res
 async function importModule(path: string, what: string): Promise<Record<string, unknown>> {
   if (!existsSync(path) || !statSync(path).isFile()) throw new UserError("plugin_not_found", `${what} not found: ${path}`);
   try {
-    return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    return await importFile(path);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new UserError("plugin_import_failed", `${what} ${path} failed to load: ${message}`, { cause: error });
   }
+}
+
+/** Imports a module file; under plain Node (the built CLI) a TypeScript file goes through tsx, an optional peer dependency. */
+async function importFile(path: string): Promise<Record<string, unknown>> {
+  try {
+    return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ERR_UNKNOWN_FILE_EXTENSION") throw error;
+  }
+  let tsImport: (specifier: string, parentURL: string) => Promise<unknown>;
+  try {
+    ({ tsImport } = await import("tsx/esm/api"));
+  } catch {
+    throw new Error("it is TypeScript and tsx is not installed: npm install tsx, or compile the module to JavaScript");
+  }
+  return (await tsImport(pathToFileURL(path).href, import.meta.url)) as Record<string, unknown>;
 }
 
 /** Loads and validates one plugin module: its default export, or an export named `plugin`. */
