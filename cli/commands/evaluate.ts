@@ -16,8 +16,9 @@ Usage: kernelevolve evaluate <spec> <kernel-file> [options]
 
 Compiles, checks and times one kernel against a spec's reference.
 <spec> is a spec id (see 'kernelevolve specs') or a .yaml/.json file.
-The language follows the file: .cpp/.cc/.cxx -> cpp, .cu -> cuda, .py -> triton when it
-contains @triton.jit, else python (a KernelBench ModelNew module).
+The language follows the file: .cpp/.cc/.cxx -> cpp, .cu -> cuda, .py -> python (a KernelBench
+ModelNew module) when it defines class ModelNew, even with @triton.jit kernels; else triton when it
+contains @triton.jit, else python.
 
 Options:
   --platform ID        Where to evaluate (default: cpu, or the first platform that runs the language)
@@ -39,7 +40,8 @@ export function languageOf(file: string, source: string): Language {
   const extension = extname(file).toLowerCase();
   if ([".cpp", ".cc", ".cxx"].includes(extension)) return "cpp";
   if (extension === ".cu") return "cuda";
-  if (extension === ".py") return /@triton\.jit\b/.test(source) ? "triton" : "python";
+  // A file defining class ModelNew is a KernelBench module even when its kernels are @triton.jit.
+  if (extension === ".py") return /^class\s+ModelNew\b/m.test(source) ? "python" : /@triton\.jit\b/.test(source) ? "triton" : "python";
   throw new UserError("unknown_language", `cannot tell the language of ${file} from its extension '${extension || "(none)"}': use .cpp/.cc (cpp), .cu (cuda) or .py (triton or python)`);
 }
 

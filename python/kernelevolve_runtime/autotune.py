@@ -1,17 +1,25 @@
 """Standalone evaluation of candidate files and of a template's instances, on the same code path as `serve`."""
 import os
+import re
 
 from .templates import choose_instances, instantiate, parse_template
 
 LANGUAGE_BY_EXTENSION = {".cpp": "cpp", ".cc": "cpp", ".cxx": "cpp", ".cu": "cuda"}
 
 
+# A top-level `class ModelNew` makes a .py file a KernelBench module, whatever its kernels are written in (@triton.jit too).
+_MODEL_NEW = re.compile(r"^class\s+ModelNew\b", re.MULTILINE)
+
+
 def detect_language(path, source):
-    """cpp/cuda by extension; a .py file is triton when it uses triton.jit, else a KernelBench ModelNew module."""
+    """cpp/cuda by extension; a .py file defining class ModelNew is a KernelBench module (python) even when its kernels
+    are @triton.jit; otherwise triton when it uses triton.jit (a `kernel(...)` launcher file), else python."""
     extension = os.path.splitext(path)[1].lower()
     if extension in LANGUAGE_BY_EXTENSION:
         return LANGUAGE_BY_EXTENSION[extension]
     if extension == ".py":
+        if _MODEL_NEW.search(source):
+            return "python"
         return "triton" if "triton.jit" in source or "@triton" in source else "python"
     raise ValueError(f"{path}: unknown candidate file type '{extension}' (expected .cpp, .cc, .cu or .py)")
 

@@ -26,6 +26,8 @@ describe("languageOf", () => {
     expect(languageOf("k.cu", "")).toBe("cuda");
     expect(languageOf("k.py", "import triton\n@triton.jit\ndef k(): pass")).toBe("triton");
     expect(languageOf("k.py", "class ModelNew: pass")).toBe("python");
+    // A KernelBench ModelNew whose kernels are @triton.jit is still a ModelNew module (issue #13.3).
+    expect(languageOf("k.py", "import triton\n@triton.jit\ndef relu(x_ptr): pass\n\nclass ModelNew(nn.Module):\n    pass\n")).toBe("python");
     expect(() => languageOf("k.rs", "")).toThrow(/extension '.rs'/);
   });
 });
