@@ -1,13 +1,19 @@
-"""One confined worker for one candidate (or a reference-only timing run), with the wall-time budget and death classification."""
+"""One confined process running a candidate (native harness or Python worker) or the reference: commands, freezing, deaths.
+
+The runtime owns the clock: a timed exchange is perf_counter_ns around thaw, command and answer, and the process is
+frozen (SIGSTOP, every task confirmed stopped) whenever no exchange is under way, so it runs only while it is timed
+or asked to do untimed set-up, and never while the runtime reads its buffers or times another process.
+"""
 import os
 import shutil
 import signal
 import time
 
 from .sandbox import OPENMP_ENVIRONMENT, WorkerDied, WorkerProtocolError, WorkerTimeout
+from .shared_arena import Arena
 
 # Reasons a worker may report for itself; anything else it claims becomes runtime_error.
-WORKER_REASONS = {"runtime_error", "memory_limit", "missing_entry", "wrong_dtype", "forbidden_call", "suspicious_timing", "unsupported_platform"}
+WORKER_REASONS = {"runtime_error", "memory_limit", "missing_entry", "wrong_dtype", "wrong_shape", "wrong_device", "forbidden_call", "unsupported_platform"}
 MEMORY_MARKERS = ("bad_alloc", "MemoryError", "Cannot allocate memory", "out of memory", "std::length_error")
 
 
@@ -34,38 +40,64 @@ def total_time_limit(options, size_count):
     return float(options["timeLimitSeconds"]) * (1 + 3 * max(1, int(size_count)))
 
 
-class CandidateRun:
-    """Spawns the worker, forwards commands each under its own wall-time limit, and turns every death into a CandidateFailure.
+# How long a SIGSTOPped process may take until every one of its tasks shows as stopped.
+FREEZE_TIMEOUT_SECONDS = 2.0
 
-    `timeLimitSeconds` bounds every single step (start-up, one trial call, one timing loop); `total_limit`
-    (default: the same) caps the whole worker, so the cap grows with the work the caller plans while a hang
-    is still killed one step limit after it starts.
+
+def task_states(pid):
+    """{tid: state letter} of every task of a process (empty when it is gone)."""
+    states = {}
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return states
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat", "rb") as handle:
+                states[task] = handle.read().rsplit(b")", 1)[1].split()[0].decode()
+        except (OSError, IndexError):
+            continue
+    return states
+
+
+class CandidateRun:
+    """Spawns one confined process, forwards commands each under its own wall-time limit, and turns every death into a CandidateFailure.
+
+    `timeLimitSeconds` bounds every single step (start-up, one trial call, one block); `total_limit` caps the whole
+    process. `harness` (a path) runs a cpp candidate in the native harness; otherwise a Python worker runs the
+    candidate module or, with `role="reference"` and no artifact, only the spec's reference. The shared buffers
+    (`arena`, `arena_bytes` long) are created here, in the process's private folder.
     """
 
-    def __init__(self, sandbox, platform, spec, options, language=None, artifact=None, total_limit=None):
+    def __init__(self, sandbox, platform, spec, options, language=None, artifact=None, total_limit=None, arena_bytes=1 << 20,
+                 role="candidate", harness=None, strict_filter=None):
         self.sandbox = sandbox
         self.threads = int(options.get("threads") or default_threads())
         self.time_limit = float(options["timeLimitSeconds"])
         self.total_limit = max(self.time_limit, float(total_limit or self.time_limit))
         self.directory = sandbox.make_directory()
         self.process = None
+        self.arena = None
+        self.pid = None
+        self.frozen = False
         self.deadline = None
         self.step_deadline = None
         self.step_limit = self.time_limit
         try:
+            self.arena = Arena(self.directory, arena_bytes)
+            sandbox.hand_over(self.arena.path, self.directory)
             artifact_name = None
             if artifact:
                 artifact_name = platform.artifact_names.get(language, os.path.basename(artifact))
-                destination = os.path.join(self.directory, artifact_name)
-                shutil.copyfile(artifact, destination)
-                sandbox.hand_over(destination, self.directory)
+                self._place(artifact, artifact_name)
             memory_bytes = int(options["memoryLimitMb"]) << 20
             limits = {
-                "fileBytes": max(memory_bytes, 1 << 30),
+                "fileBytes": max(memory_bytes, 1 << 30, self.arena.capacity),
                 "openFiles": 1024,
                 "cpuSeconds": int(self.total_limit * self.threads) + 10,
                 "processes": sandbox.process_limit(self.threads),
-                "addressSpaceBytes": memory_bytes if platform.uses_address_space_limit else None,
+                # The shared buffers are mapped on top of what the candidate may allocate.
+                "addressSpaceBytes": memory_bytes + self.arena.capacity if platform.uses_address_space_limit else None,
             }
             environment = {
                 "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -81,14 +113,39 @@ class CandidateRun:
                 **OPENMP_ENVIRONMENT,
             }
             environment.update(platform.worker_environment(self.directory))
-            self.process = sandbox.spawn("worker", self.directory, limits, environment, pid_namespace=not platform.accelerator)
             self.deadline = time.monotonic() + self.total_limit
             self._start_step(self.time_limit)
-            self.process.send({"spec": spec, "platform": platform.id, "language": language, "artifact": artifact_name, "threads": self.threads})
+            if harness:
+                self._place(harness, "harness", mode=0o755)
+                filter_name = "-"
+                if strict_filter:
+                    filter_name = "filter.bpf"
+                    self._write(filter_name, strict_filter)
+                argv = [os.path.join(self.directory, "harness"), "{command}", "{response}", self.arena.name, str(self.arena.capacity),
+                        str(self.threads), filter_name, os.path.join(self.directory, artifact_name)]
+                self.process = sandbox.spawn("harness", self.directory, limits, environment, argv=argv, pid_namespace=not platform.accelerator)
+            else:
+                self.process = sandbox.spawn("worker", self.directory, limits, environment, pid_namespace=not platform.accelerator)
+                self.process.send({"spec": spec, "platform": platform.id, "language": language, "artifact": artifact_name, "threads": self.threads,
+                                   "arena": self.arena.name, "arenaBytes": self.arena.capacity, "role": role})
+            self.pid = self.process.child_pid
             self._expect_ok(self._receive())
+            self.freeze()
         except BaseException:
             self.close()
             raise
+
+    def _place(self, source, name, mode=0o644):
+        destination = os.path.join(self.directory, name)
+        shutil.copyfile(source, destination)
+        os.chmod(destination, mode)
+        self.sandbox.hand_over(destination, self.directory)
+
+    def _write(self, name, data):
+        destination = os.path.join(self.directory, name)
+        with open(destination, "wb") as handle:
+            handle.write(data)
+        os.chmod(destination, 0o444)
 
     def _remaining(self):
         return self.deadline - time.monotonic()
@@ -136,47 +193,97 @@ class CandidateRun:
         message = str(answer.get("message") or "the worker reported a failure")[:500]
         raise CandidateFailure(reason, message, str(answer.get("log") or self.process.log_tail())[-4000:])
 
-    def send(self, command, limit=None):
-        """Starts one step (its own limit: `limit` or timeLimitSeconds, within the total cap); pair with finish()."""
+    def freeze(self):
+        """SIGSTOPs the process and waits until every task of it is stopped: from here on it runs nothing."""
+        try:
+            os.kill(self.pid, signal.SIGSTOP)
+        except ProcessLookupError as error:
+            raise self._death() from error
+        deadline = time.monotonic() + FREEZE_TIMEOUT_SECONDS
+        while True:
+            states = task_states(self.pid)
+            if not states:
+                raise self._death()
+            if all(state in "TtZX" for state in states.values()):
+                self.frozen = True
+                return
+            if time.monotonic() > deadline:
+                self.process.kill()
+                raise CandidateFailure("crash", "the candidate's process could not be frozen", self.process.log_tail())
+            time.sleep(0.00002)
+
+    def thaw(self):
+        """SIGCONTs the frozen process."""
+        if self.frozen:
+            self.frozen = False
+            try:
+                os.kill(self.pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+
+    def thread_count(self):
+        """How many tasks (threads) the process has (read while it is frozen)."""
+        return len(task_states(self.pid))
+
+    def _check_budget(self):
         if self._remaining() <= 0:
             self.process.kill()
             raise CandidateFailure("timeout", f"the candidate's evaluation ran longer than its total {self.total_limit:g} s cap",
                                    self.process.log_tail())
+
+    def send(self, line, limit=None):
+        """Starts one untimed step: thaws the process and writes a command line; pair with finish()."""
+        self._check_budget()
         self._start_step(limit or self.time_limit)
         self._step_started = time.perf_counter()
-        self.process.send(command)
+        self.thaw()
+        self.process.send_text(line)
 
     def finish(self):
-        """The worker's successful answer to the step send() started, plus the step's wall time (ms).
+        """The answer to the step send() started (the process is frozen again before this returns).
 
-        Time the runtime spent on its own work between send() and finish() (the reference, while the worker
-        runs the trial) does not count against the step.
+        Time the runtime spent on its own work between send() and finish() does not count against the step.
         """
         busy = time.perf_counter() - self._step_started
         self.step_deadline = min(self.deadline, self.step_deadline + busy)
         answer = self._receive()
-        wall_ms = (time.perf_counter() - self._step_started) * 1000
-        return self._expect_ok(answer), wall_ms
+        self.freeze()
+        return self._expect_ok(answer)
 
-    def request(self, command, limit=None):
-        """Sends one command and returns the worker's successful answer plus the wall time it took (ms)."""
-        self.send(command, limit)
+    def command(self, line, limit=None):
+        """One untimed command; the successful answer."""
+        self.send(line, limit)
         return self.finish()
 
-    def request_raw(self, command, limit=None):
-        """Like request, but returns a failed answer instead of raising (for optional work such as torch.compile)."""
-        self.send(command, limit)
-        return self._receive()
+    def timed(self, line, limit=None):
+        """One timed command: nanoseconds from just before the thaw to the answer, taken by the runtime's own clock.
+
+        Nothing the process says about time is used; it is frozen again before this returns.
+        """
+        self._check_budget()
+        self._start_step(limit or self.time_limit)
+        started = time.perf_counter_ns()
+        self.frozen = False
+        os.kill(self.pid, signal.SIGCONT)
+        self.process.send_text(line)
+        answer = self._receive()
+        elapsed = time.perf_counter_ns() - started
+        self.freeze()
+        self._expect_ok(answer)
+        return elapsed
 
     def close(self):
-        """Asks the worker to exit, then kills whatever is left and removes the private folder."""
+        """Asks the process to exit, then kills whatever is left, closes the buffers and removes the private folder."""
         if self.process is not None:
             try:
                 if self._remaining() > 0 and not self.process.killed:
-                    self.process.send({"op": "exit"})
+                    self.thaw()
+                    self.process.send_text("Q")
                     self.process.receive(min(1.0, max(0.0, self._remaining())))
-            except (WorkerDied, WorkerTimeout, WorkerProtocolError):
+            except (WorkerDied, WorkerTimeout, WorkerProtocolError, OSError):
                 pass
             self.process.close()
             self.process = None
+        if self.arena is not None:
+            self.arena.close()
         self.sandbox.release_directory(self.directory)

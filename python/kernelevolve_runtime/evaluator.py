@@ -1,16 +1,24 @@
-"""The fitness function: static checks, compile, correctness trials and timing of one candidate, as an EvaluationResult dict."""
+"""The fitness function: static checks, compile, correctness trials and timing of one candidate, as an EvaluationResult dict.
+
+Everything a verdict rests on is made here, in the trusted runtime: inputs (fresh seeds from the OS), the
+clock around each block of calls, and the outputs and inputs read back from buffers this process owns while
+the candidate's process is frozen (docs/runtime.md, "Trust boundary").
+"""
 import os
 import time
 
-from .arrays import TransferError, expected_bytes, load_tensor
+from . import seccomp
+from .block_timing import BlockTimer, unwritten_verdict
 from .candidate_run import CandidateFailure, CandidateRun, total_time_limit
-from .compare import check_trial, finite_or_none, output_digest
-from .inputs import generate_inputs, output_shapes, trial_seed
+from .compare import Verdict, check_trial, finite_or_none, output_digest
+from .inputs import generate_inputs
+from .native_harness import HarnessBuildError, harness_path
 from .reference import SpecReferenceError, load_reference, run_reference
 from .shape_expression import evaluate_shape_expression
+from .shared_arena import Layout, SetShape, arena_capacity, fresh_generator
 from .spec import selected_sizes
 from .static_checks import rejection_reason, run_static_checks
-from .timing import check_claimed_samples, geometric_mean, statistics
+from .timing import geometric_mean
 
 
 class Failed(Exception):
@@ -21,28 +29,30 @@ class Failed(Exception):
         self.stage, self.reason, self.message, self.log, self.mismatch = stage, reason, message, log, mismatch
 
 
-def _load_all(directory, descriptions, shapes, dtypes):
-    tensors = []
-    for position, description in enumerate(descriptions):
-        shape = shapes[position] if position < len(shapes) else [1]
-        dtype = dtypes[position] if position < len(dtypes) else "float64"
-        size = expected_bytes(shape, dtype)
-        tensors.append(load_tensor(directory, description, max(2 * size, size + (1 << 20))))
-    return tensors
-
+# Shared buffers per process: at most this much for input sets and as much again for output sets (cpu and GPU host memory).
+SET_BUDGET_BYTES = 64 << 20
 
 # A re-timed speed-up further than this factor from the first one is not reproducible: the lower one counts.
 TIMING_REPRODUCE_FACTOR = 2.0
 
 
-def _timing_command(options, target):
-    return {"op": "time", "target": target, "minTimeMs": options["minTimeMs"], "minRepetitions": options["minRepetitions"],
-            "maxRepetitions": options["maxRepetitions"]}
+def fresh_seed():
+    """A 63-bit seed from the OS: the candidate cannot know the inputs before they are written."""
+    return int.from_bytes(os.urandom(8), "little") >> 1
 
 
-def _pair_command(options):
-    return {"op": "time_pair", "targets": ["candidate", "reference"], "minTimeMs": options["minTimeMs"],
-            "minRepetitions": options["minRepetitions"], "maxRepetitions": options["maxRepetitions"]}
+def strict_filter_program(sandbox):
+    """The candidate-stage system-call filter for the native harness, where the sandbox filters system calls and one is defined."""
+    build = getattr(seccomp, "strict_candidate_program", None)
+    if build is None or not sandbox.capabilities().get("syscallFilter"):
+        return None
+    return build()
+
+
+def start_reference_run(sandbox, platform, spec, options, sizes):
+    """A clean Python worker that runs only the spec's reference (never candidate code) on its own shared buffers."""
+    return CandidateRun(sandbox, platform, spec, options, total_limit=total_time_limit(options, len(sizes)),
+                        arena_bytes=arena_capacity(spec, sizes, SET_BUDGET_BYTES, SET_BUDGET_BYTES), role="reference")
 
 
 class Evaluation:
@@ -54,6 +64,7 @@ class Evaluation:
         self.sizes = selected_sizes(spec, options.get("sizes"))
         self.durations = {}
         self.timing_note = None
+        self.reference_run = None
         self.result = {"status": "failed", "stage": "static", "message": "", "log": "", "platform": platform.id,
                        "staticFindings": [], "trials": [], "timings": [], "flags": []}
 
@@ -70,8 +81,7 @@ class Evaluation:
             artifact = self._compile()
             stage_start = self._stage("correctness")
             try:
-                run = CandidateRun(self.sandbox, self.platform, self.spec, self.options, self.candidate["language"], artifact,
-                                   total_limit=total_time_limit(self.options, len(self.sizes)))
+                run = self._start_candidate(artifact)
                 self._correctness(run, round_index=0)
             except CandidateFailure as failure:
                 raise Failed("correctness", failure.reason, failure.message, failure.log) from failure
@@ -90,6 +100,8 @@ class Evaluation:
         finally:
             if run is not None:
                 run.close()
+            if self.reference_run is not None:
+                self.reference_run.close()
         total = time.perf_counter() - started
         self.durations["total"] = total
         measured = sum(self.durations.get(key, 0.0) for key in ("static", "compile", "correctness", "timing"))
@@ -127,77 +139,96 @@ class Evaluation:
             raise Failed("compile", compiled.reason, compiled.message, compiled.log)
         return compiled.artifact
 
+    def _start_candidate(self, artifact):
+        """The candidate's process: the native harness for cpp on the cpu platform, a Python worker otherwise."""
+        language = self.candidate["language"]
+        harness = strict = None
+        if language == "cpp" and self.platform.id == "cpu":
+            try:
+                harness = harness_path(self.platform.cache_dir, self.spec)
+            except HarnessBuildError as error:
+                raise CandidateFailure("runtime_error", str(error)) from error
+            strict = strict_filter_program(self.sandbox)
+        return CandidateRun(self.sandbox, self.platform, self.spec, self.options, language, artifact,
+                            total_limit=total_time_limit(self.options, len(self.sizes)),
+                            arena_bytes=arena_capacity(self.spec, self.sizes, SET_BUDGET_BYTES, SET_BUDGET_BYTES), harness=harness, strict_filter=strict)
+
     def _correctness(self, run, round_index):
-        """Trials on every selected size; the worker's outputs are judged here against the runtime's own reference."""
+        """Trials on every selected size: inputs written and outputs read back by this process, judged against its own reference."""
         reference = load_reference(self.spec["reference"])
-        output_dtypes = [tensor["dtype"] for tensor in self.spec["outputs"]]
-        input_dtypes = [tensor["dtype"] for tensor in self.spec["inputs"]]
-        counter = len(self.result["trials"])
-        for size_index, size in enumerate(self.sizes):
+        generator = fresh_generator()
+        device = self.platform.accelerator
+        for size in self.sizes:
+            shape = SetShape(self.spec, size)
+            layout = Layout(shape, 1, 1)
+            run.command(layout.command())
             digests = set()
             for trial in range(self.options["trials"]):
-                seed = trial_seed(self.options["seed"], size_index, trial, round_index)
-                run.send({"op": "trial", "size": size, "seed": seed, "index": counter, "reuse": trial % 2 == 1})
-                # The runtime's own inputs and reference are computed while the worker runs the trial.
+                seed = fresh_seed()
                 inputs = generate_inputs(self.spec, size, seed)
+                run.arena.write_inputs(layout, [tensor.unsqueeze(0) for tensor in inputs])
+                run.arena.fill_canary(layout, generator)
+                if device:
+                    run.command("I")
+                run.send("R 1 c")
+                # The runtime's own reference is computed while the worker runs the trial.
                 expected, expected64 = run_reference(reference, self.spec, inputs)
-                answer, _ = run.finish()
-                counter += 1
-                device_type = self.platform.device_type
-                if any(device.split(":")[0] != device_type for device in answer.get("devices", [])):
-                    raise Failed("correctness", "wrong_device", f"outputs on {answer['devices']}, expected {device_type}")
-                try:
-                    outputs = _load_all(run.directory, answer.get("outputs", []), output_shapes(self.spec, size), output_dtypes)
-                    inputs_after = _load_all(run.directory, answer.get("inputs", []), [list(tensor.shape) for tensor in inputs], input_dtypes)
-                except TransferError as error:
-                    raise Failed("correctness", "wrong_shape", f"an output could not be read back: {error}") from error
-                verdict = check_trial(self.spec, size, outputs, expected, expected64, inputs, inputs_after, answer.get("alias") or [])
+                run.finish()
+                changed = run.arena.inputs_changed(layout)
+                outputs = [(tensor[0], dtype) for tensor, dtype in zip(run.arena.read_outputs(layout), shape.output_dtypes)]
+                if changed is not None:
+                    verdict = Verdict().fail("input_modified", f"input '{self.spec['inputs'][changed]['name']}' was changed by the call")
+                else:
+                    # The inputs were compared byte for byte with what this process wrote; the rest of check_trial applies.
+                    verdict = check_trial(self.spec, size, outputs, expected, expected64, inputs, [(tensor, tensor.dtype) for tensor in inputs], [])
                 digest = output_digest([tensor for tensor, _ in outputs])
-                if not verdict.passed and verdict.reason in ("wrong_output", "nan_or_inf") and digest in digests:
-                    verdict.reason = "stale_result"
-                    verdict.message = f"trial {trial} at size '{size}' returned the same outputs as an earlier trial with different inputs"
+                if not verdict.passed and verdict.reason in ("wrong_output", "nan_or_inf"):
+                    if digest in digests:
+                        verdict.reason = "stale_result"
+                        verdict.message = f"trial {trial} at size '{size}' returned the same outputs as an earlier trial with different inputs"
+                    else:
+                        unwritten_verdict(verdict, self.spec, run.arena, layout, 1)
                 digests.add(digest)
                 entry = {"size": size, "seed": seed, "passed": verdict.passed, "maxAbsError": finite_or_none(verdict.max_abs_error),
                          "maxRelError": finite_or_none(verdict.max_rel_error), "errorRatioVsFp32": finite_or_none(verdict.error_ratio)}
                 if verdict.reason:
                     entry["reason"] = verdict.reason
                 self.result["trials"].append(entry)
-                for name in os.listdir(run.directory):
-                    if name.endswith(".npy"):
-                        os.unlink(os.path.join(run.directory, name))
                 if not verdict.passed:
                     prefix = "re-verification on fresh inputs: " if round_index else ""
                     raise Failed("correctness", verdict.reason, prefix + verdict.message, "", verdict.mismatch)
 
-    def _timed(self, run, target):
-        answer, wall_ms = run.request(_timing_command(self.options, target))
-        samples = answer.get("samplesMs")
-        problem = check_claimed_samples(samples, wall_ms, self.options["minRepetitions"], self.options["maxRepetitions"],
-                                        self.platform.sample_overhead_ms)
-        if problem:
-            raise Failed("timing", "suspicious_timing", f"{target} timings do not match the wall clock: {problem}")
-        return statistics(samples)
+    def _reference(self):
+        if self.reference_run is None:
+            self.reference_run = start_reference_run(self.sandbox, self.platform, self.spec, self.options, self.sizes)
+        return self.reference_run
 
-    def _timed_pair(self, run, size, size_index):
-        """Candidate and reference timed interleaved on the same inputs, after a warm-up of each; a SizeTiming entry."""
-        run.request({"op": "prepare", "size": size, "seed": trial_seed(self.options["seed"], size_index, 0, round_index=2)})
-        run.request({"op": "warmup", "target": "candidate", "count": self.options["warmup"]})
-        run.request({"op": "warmup", "target": "reference", "count": self.options["warmup"]})
-        # Each target gets a full step limit for its share of the interleaved loop.
-        answer, wall_ms = run.request(_pair_command(self.options), limit=2 * run.time_limit)
-        claimed = answer.get("samplesMs")
-        if not isinstance(claimed, dict) or not all(isinstance(claimed.get(name), list) for name in ("candidate", "reference")):
-            raise Failed("timing", "suspicious_timing", "the worker's timing answer lacks candidate or reference samples")
-        candidate, reference = claimed["candidate"], claimed["reference"]
-        if len(candidate) != len(reference):
-            raise Failed("timing", "suspicious_timing", f"interleaved timing gave {len(candidate)} candidate but {len(reference)} reference samples")
-        problem = check_claimed_samples(candidate + reference, wall_ms, 2 * self.options["minRepetitions"], 2 * self.options["maxRepetitions"],
-                                        self.platform.sample_overhead_ms)
-        if problem:
-            raise Failed("timing", "suspicious_timing", f"timings do not match the wall clock: {problem}")
-        candidate, reference = statistics(candidate), statistics(reference)
+    def _timed_pair(self, run, size):
+        """Candidate and reference blocks alternated on the same fresh inputs, every call checked; a SizeTiming entry."""
+        try:
+            timer = BlockTimer(self.spec, size, self.options, self.platform.accelerator, SET_BUDGET_BYTES)
+            candidate, reference = timer.time_pair(run, self._reference())
+        except CandidateFailure as failure:
+            raise Failed("timing", failure.reason, failure.message, failure.log) from failure
+        except SpecReferenceError as error:
+            raise Failed("timing", "runtime_error", f"the reference failed: {error}") from error
+        if timer.failure:
+            reason, message, mismatch = timer.failure
+            raise Failed("timing", reason, message, "", mismatch)
         return {"size": size, "candidate": candidate, "reference": reference,
-                "speedup": reference["medianMs"] / max(candidate["medianMs"], 1e-6)}
+                "speedup": reference["medianMs"] / max(candidate["medianMs"], 1e-9)}
+
+    def _torch_compile(self, size):
+        """torch.compile of the reference, timed alone in the reference worker; None (and a flag) when it does not compile."""
+        try:
+            return BlockTimer(self.spec, size, self.options, self.platform.accelerator, SET_BUDGET_BYTES).time_alone(self._reference(), "t")
+        except CandidateFailure:
+            if "torch-compile-failed" not in self.result["flags"]:
+                self.result["flags"].append("torch-compile-failed")
+            # A failed compile may leave the worker unusable: start a fresh reference worker for what follows.
+            self.reference_run.close()
+            self.reference_run = None
+            return None
 
     def _apply_roofline(self, entry, size):
         verdict = self.platform.roofline_verdict(self.spec, size, entry)
@@ -213,25 +244,21 @@ class Evaluation:
         started = self._stage("timing")
         above_roofline = False
         try:
-            for size_index, size in enumerate(self.sizes):
-                entry = self._timed_pair(run, size, size_index)
+            for size in self.sizes:
+                entry = self._timed_pair(run, size)
                 if self.options["compareTorchCompile"]:
-                    answer = run.request_raw({"op": "warmup", "target": "torch_compile", "count": max(1, self.options["warmup"])})
-                    if answer.get("ok"):
-                        entry["torchCompile"] = self._timed(run, "torch_compile")
-                    elif "torch-compile-failed" not in self.result["flags"]:
-                        self.result["flags"].append("torch-compile-failed")
+                    compiled = self._torch_compile(size)
+                    if compiled:
+                        entry["torchCompile"] = compiled
                 self._add_cost(entry, size)
                 above_roofline = self._apply_roofline(entry, size) or above_roofline
                 self.result["timings"].append(entry)
             self.result["speedup"] = geometric_mean([entry["speedup"] for entry in self.result["timings"]])
-        except CandidateFailure as failure:
-            raise Failed("timing", failure.reason, failure.message, failure.log) from failure
         finally:
             self.durations["timing"] = time.perf_counter() - started
         threshold = self.options["speedupThreshold"]
         if above_roofline or any(entry["speedup"] > threshold for entry in self.result["timings"]) or self.result["speedup"] > threshold:
-            # A large speed-up must survive fresh inputs, in the same process, and a second timing before it counts.
+            # A large speed-up must survive fresh inputs and a second timing before it counts.
             try:
                 self._correctness(run, round_index=1)
             except CandidateFailure as failure:
@@ -246,7 +273,7 @@ class Evaluation:
         try:
             for size_index, size in enumerate(self.sizes):
                 first = self.result["timings"][size_index]
-                second = self._timed_pair(run, size, size_index)
+                second = self._timed_pair(run, size)
                 low, high = sorted((first["speedup"], second["speedup"]))
                 if high > TIMING_REPRODUCE_FACTOR * low:
                     unstable.append(f"{size}: {first['speedup']:.3g}x then {second['speedup']:.3g}x")
@@ -256,8 +283,6 @@ class Evaluation:
                     self._add_cost(second, size)
                     self._apply_roofline(second, size)
                     self.result["timings"][size_index] = second
-        except CandidateFailure as failure:
-            raise Failed("timing", failure.reason, "re-timing: " + failure.message, failure.log) from failure
         finally:
             self.durations["timing"] += time.perf_counter() - started
         self.result["speedup"] = geometric_mean([entry["speedup"] for entry in self.result["timings"]])
@@ -277,29 +302,27 @@ class Evaluation:
 
 
 def time_reference(sandbox, platform, spec, options):
-    """Times the reference (and torch.compile of it) per size in a confined worker: a TimeReferenceResult dict."""
+    """Times the reference (and torch.compile of it) per size in a reference-only worker: a TimeReferenceResult dict."""
     sizes = selected_sizes(spec, options.get("sizes"))
     try:
-        run = CandidateRun(sandbox, platform, spec, options, total_limit=total_time_limit(options, len(sizes)))
+        run = start_reference_run(sandbox, platform, spec, options, sizes)
     except CandidateFailure as failure:
         raise SpecReferenceError(f"the reference cannot run: {failure.message}") from failure
     timings = []
     try:
-        for size_index, size in enumerate(sizes):
+        for size in sizes:
+            timer = BlockTimer(spec, size, options, platform.accelerator, SET_BUDGET_BYTES)
             try:
-                run.request({"op": "prepare", "size": size, "seed": trial_seed(options["seed"], size_index, 0, round_index=2)})
-                run.request({"op": "warmup", "target": "reference", "count": options["warmup"]})
-                answer, _ = run.request(_timing_command(options, "reference"))
-                entry = {"size": size, "reference": statistics(answer["samplesMs"])}
-                if options["compareTorchCompile"]:
-                    warm = run.request_raw({"op": "warmup", "target": "torch_compile", "count": max(1, options["warmup"])})
-                    if warm.get("ok"):
-                        answer, _ = run.request(_timing_command(options, "torch_compile"))
-                        entry["torchCompile"] = statistics(answer["samplesMs"])
-                    else:
-                        entry["error"] = f"torch.compile failed: {warm.get('message')}"
+                entry = {"size": size, "reference": timer.time_alone(run, "r")}
             except CandidateFailure as failure:
                 raise SpecReferenceError(f"the reference failed at size '{size}': {failure.reason}: {failure.message}") from failure
+            if options["compareTorchCompile"]:
+                try:
+                    entry["torchCompile"] = timer.time_alone(run, "t")
+                except CandidateFailure as failure:
+                    entry["error"] = f"torch.compile failed: {failure.message}"
+                    run.close()
+                    run = start_reference_run(sandbox, platform, spec, options, sizes)
             timings.append(entry)
     finally:
         run.close()

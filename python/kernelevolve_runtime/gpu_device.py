@@ -1,30 +1,22 @@
-"""What the cuda and triton platforms share: device placement, stream-ordered synchronisation, event timing, profile, roofline."""
+"""What the cuda and triton platforms share: device placement, stream-ordered synchronisation, profile, roofline."""
 import torch
 
 from .gpu_hardware import cuda_device_present, device_copy_bandwidth_gbs, device_properties, gpu_hardware_profile, peak_fp32_tflops
 from .gpu_roofline import roofline_verdict
-from .gpu_timing import L2Flusher, calibrate_overhead, measure_gpu
-from .platforms.base import Platform, fill_garbage
-from .inputs import TORCH_DTYPES
-
-# Per sample: two device-wide synchronizes, two events and an L2 flush (~2x 60 MB of writes) happen outside the sample.
-GPU_SAMPLE_OVERHEAD_MS = 0.5
+from .platforms.base import Platform
 
 
 class GpuPlatform(Platform):
-    """Base of the GPU platforms: tensors on cuda:0, the default stream, CUDA-event timing; no address-space limit."""
+    """Base of the GPU platforms: tensors on cuda:0, the default stream; no address-space limit."""
 
     device_type = "cuda"
     # The CUDA driver reserves far more address space than it uses: RLIMIT_AS would break it (docs/runtime.md).
     uses_address_space_limit = False
     accelerator = True
-    sample_overhead_ms = GPU_SAMPLE_OVERHEAD_MS
 
     def __init__(self, cache_dir=None):
         super().__init__(cache_dir)
         self.has_gpu = cuda_device_present()
-        self._flusher = None
-        self._overhead_ms = None
 
     def gpu_notes(self):
         """Platform-specific lines for the hardware profile."""
@@ -70,29 +62,3 @@ class GpuPlatform(Platform):
         if not self.has_gpu:
             return tensor
         return tensor.to("cuda").contiguous()
-
-    def allocate(self, shape, dtype):
-        """A garbage-filled output buffer on the GPU."""
-        device = "cuda" if self.has_gpu else "cpu"
-        return fill_garbage(torch.empty(shape, dtype=TORCH_DTYPES[dtype], device=device))
-
-    def synchronize(self):
-        """Waits for the current stream only: outputs must be complete when the work queued on it is (stream order)."""
-        if self.has_gpu:
-            torch.cuda.current_stream().synchronize()
-
-    def timed_loop(self, target):
-        """CUDA-event timing with an L2 flush per repetition; the candidate's loop also checks for hidden work."""
-        if not self.has_gpu:
-            return None
-        if self._flusher is None:
-            self._flusher = L2Flusher(torch, device_properties()["l2Bytes"])
-            # Calibrated once per worker: the runtime may call the loop in short interleaved blocks.
-            self._overhead_ms = calibrate_overhead(torch, self._flusher)
-        flusher, overhead = self._flusher, self._overhead_ms
-
-        def loop(call, min_time_ms, min_repetitions, max_repetitions):
-            return measure_gpu(torch, call, flusher, min_time_ms, min_repetitions, max_repetitions, check_hidden=target == "candidate",
-                               overhead_ms=overhead)
-
-        return loop

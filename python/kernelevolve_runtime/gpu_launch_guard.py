@@ -85,10 +85,6 @@ class GuardedBinding:
             return self.guard.run(self.binding, self.require_launch)
         return self.binding()
 
-    def refill(self):
-        """Refills the wrapped binding's outputs."""
-        self.binding.refill()
-
 
 class GuardedKernel:
     """Wraps a loaded kernel so every binding it makes is guarded."""
@@ -99,9 +95,9 @@ class GuardedKernel:
         self.require_launch = require_launch
         self.returns_outputs = kernel.returns_outputs
 
-    def bind(self, inputs, dimensions, scalars, output_specs):
+    def bind(self, inputs, dimensions, scalars, output_specs, outputs=None):
         """A guarded binding of the wrapped kernel."""
-        return GuardedBinding(self.kernel.bind(inputs, dimensions, scalars, output_specs), self.guard, self.require_launch)
+        return GuardedBinding(self.kernel.bind(inputs, dimensions, scalars, output_specs, outputs), self.guard, self.require_launch)
 
 
 def install_triton_launch_hooks(guard):

@@ -74,15 +74,38 @@ def generate_inputs(spec, size_name, seed):
         shape = resolve_shape(tensor_spec["shape"], dimensions)
         generator = _random_state(seed, size_name, index)
         values = _values(tensor_spec.get("init"), tensor_spec["dtype"], shape, dimensions, generator)
-        dtype = TORCH_DTYPES[tensor_spec["dtype"]]
-        if tensor_spec["dtype"] in FLOAT_DTYPES:
-            tensor = torch.from_numpy(np.asarray(values, dtype=np.float64)).to(dtype)
-        elif tensor_spec["dtype"] == "bool":
-            tensor = torch.from_numpy(np.asarray(values) != 0)
-        else:
-            tensor = torch.from_numpy(np.asarray(values).astype(np.int64)).to(dtype)
-        tensors.append(tensor.reshape(shape).contiguous())
+        tensors.append(_as_tensor(values, tensor_spec["dtype"], shape))
     return tensors
+
+
+def _as_tensor(values, dtype_name, shape):
+    dtype = TORCH_DTYPES[dtype_name]
+    if dtype_name in FLOAT_DTYPES:
+        tensor = torch.from_numpy(np.asarray(values, dtype=np.float64)).to(dtype)
+    elif dtype_name == "bool":
+        tensor = torch.from_numpy(np.asarray(values) != 0)
+    else:
+        tensor = torch.from_numpy(np.asarray(values).astype(np.int64)).to(dtype)
+    return tensor.reshape(shape).contiguous()
+
+
+def generate_input_sets(spec, size_name, seed, count):
+    """`count` independent input sets for one size, stacked per input ([count, *shape]); each set follows the spec's init rules.
+
+    Element-wise initialisations draw all sets in one call; offsets and KernelBench inputs are built one set at a time.
+    """
+    count = int(count)
+    per_set = spec.get("kernelbench") or any((tensor.get("init") or {}).get("kind") == "offsets" for tensor in spec["inputs"])
+    if per_set:
+        sets = [generate_inputs(spec, size_name, (seed * 1_000_003 + index) & 0x7FFFFFFFFFFFFFFF) for index in range(count)]
+        return [torch.stack([inputs[position] for inputs in sets]) for position in range(len(sets[0]))]
+    dimensions = spec["sizes"][size_name]
+    stacked = []
+    for index, tensor_spec in enumerate(spec["inputs"]):
+        shape = [count, *resolve_shape(tensor_spec["shape"], dimensions)]
+        values = _values(tensor_spec.get("init"), tensor_spec["dtype"], shape, dimensions, _random_state(seed, size_name, index))
+        stacked.append(_as_tensor(values, tensor_spec["dtype"], shape))
+    return stacked
 
 
 def output_shapes(spec, size_name):

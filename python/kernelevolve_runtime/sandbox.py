@@ -100,7 +100,11 @@ class ConfinedProcess:
 
     def send(self, message):
         """Writes one JSON line to the child; a closed pipe means it died."""
-        data = (json.dumps(message) + "\n").encode()
+        self.send_text(json.dumps(message))
+
+    def send_text(self, line):
+        """Writes one text line (a command of the block protocol) to the child."""
+        data = (line + "\n").encode()
         try:
             while data:
                 written = os.write(self._command, data)
@@ -299,7 +303,8 @@ class Sandbox:
         return json.loads(self._control.recv(1 << 16).decode())
 
     def spawn(self, kind, directory, limits, environment, argv=None, log_name="worker.log", pid_namespace=True):
-        """Starts a confined process: 'worker' runs worker.serve_worker, 'command' execs argv.
+        """Starts a confined process: 'worker' runs worker.serve_worker, 'command' execs argv, 'harness' execs argv with
+        its command and response pipes ({command} and {response} in argv become their descriptor numbers).
 
         pid_namespace=False keeps the child in the host's pid namespace: the NVIDIA driver fails to
         initialise inside a new one (seen on the H200 host), so GPU workers rely on the process-group

@@ -145,21 +145,29 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
+def install_program(code):
+    """Installs packed `struct sock_filter` entries on the calling thread (and what it forks or execs); OSError on refusal.
+
+    Sets PR_SET_NO_NEW_PRIVS first (idempotent), so no privilege is needed. Irreversible for this process.
+    """
+    buffer = ctypes.create_string_buffer(code, len(code))
+    program = _SockFprog(len(code) // 8, ctypes.cast(buffer, ctypes.c_void_p))
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(38, ctypes.c_ulong(1), 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+    if libc.prctl(PR_SET_SECCOMP, ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(program), 0, 0) != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"seccomp filter refused: {os.strerror(error)}")
+
+
 def install():
     """Installs the filter on the calling thread (and everything it forks or execs); raises OSError on refusal.
 
-    Needs PR_SET_NO_NEW_PRIVS already set (or CAP_SYS_ADMIN). Irreversible for this process.
+    Irreversible for this process.
     """
     architecture = host_architecture()
     if architecture is None:
         raise OSError(0, f"no system-call filter is defined for {platform.machine()}")
-    code = build_program(architecture)
-    buffer = ctypes.create_string_buffer(code, len(code))
-    program = _SockFprog(len(code) // 8, ctypes.cast(buffer, ctypes.c_void_p))
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_SECCOMP, ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(program), 0, 0) != 0:
-        error = ctypes.get_errno()
-        raise OSError(error, f"seccomp filter refused: {os.strerror(error)}")
+    install_program(build_program(architecture))
 
 
 def supported():
@@ -207,7 +215,8 @@ SHM_EXEC = 0o100000
 _ALU_AND_K = 0x54
 _OFFSET_ARG2_LOW = 16 + 8 * 2
 
-STRICT_DENIED = ("execve", "execveat", "fork", "vfork", "memfd_create", "personality")
+PROCESS_DENIED = ("execve", "execveat", "fork", "vfork")
+STRICT_DENIED = PROCESS_DENIED + ("memfd_create", "personality")
 _STRICT_NUMBERS = {
     "x86_64": {"execve": 59, "execveat": 322, "fork": 57, "vfork": 58, "memfd_create": 319, "personality": 135,
                "mmap": 9, "mprotect": 10, "pkey_mprotect": 329, "shmat": 30},
@@ -217,8 +226,12 @@ _STRICT_NUMBERS = {
 }
 
 
-def build_strict_program(architecture, strict_numbers):
-    """The strict candidate-stage filter for one architecture as packed `struct sock_filter` entries."""
+def build_strict_program(architecture, strict_numbers, write_xor_execute=True):
+    """The strict candidate-stage filter for one architecture as packed `struct sock_filter` entries.
+
+    write_xor_execute=False leaves memory protections alone (for interpreters whose libraries JIT machine code,
+    e.g. torch's oneDNN on the CPU) and keeps the rest: no exec, no processes, threads only.
+    """
     numbers = architecture["numbers"]
     program = _Filter()
     program.emit(_LD_W_ABS, _OFFSET_ARCH)
@@ -229,11 +242,13 @@ def build_strict_program(architecture, strict_numbers):
     for name in DENIED:
         if name in numbers:
             program.emit(_JEQ_K, numbers[name], "deny", 0)
-    for name in STRICT_DENIED:
+    for name in STRICT_DENIED if write_xor_execute else PROCESS_DENIED:
         if name in strict_numbers:
             program.emit(_JEQ_K, strict_numbers[name], "deny", 0)
     program.emit(_JEQ_K, numbers["clone3"], "no_such_call", 0)
     program.emit(_JEQ_K, numbers["clone"], "clone", 0)
+    if not write_xor_execute:
+        program.emit(_RET_K, RET_ALLOW)
     program.emit(_JEQ_K, strict_numbers["mmap"], "mmap", 0)
     program.emit(_JEQ_K, strict_numbers["mprotect"], "mprotect", 0)
     program.emit(_JEQ_K, strict_numbers["pkey_mprotect"], "mprotect", 0)
@@ -278,3 +293,16 @@ def strict_candidate_program():
     if architecture is None or machine not in _STRICT_NUMBERS:
         raise OSError(0, f"no strict system-call filter is defined for {machine}")
     return build_strict_program(architecture, _STRICT_NUMBERS[machine])
+
+
+def no_process_program():
+    """Bytes of a filter for Python candidates' workers: the base filter, no exec, no fork, clone only for threads.
+
+    Memory protections are left alone (torch JITs CPU kernels). For Triton on a GPU, whose compiler runs ptxas,
+    it cannot be used; the audit guard then refuses process creation instead (audit_guard.py).
+    """
+    machine = platform.machine()
+    architecture = ARCHITECTURES.get(machine)
+    if architecture is None or machine not in _STRICT_NUMBERS:
+        raise OSError(0, f"no system-call filter is defined for {machine}")
+    return build_strict_program(architecture, _STRICT_NUMBERS[machine], write_xor_execute=False)

@@ -1,23 +1,5 @@
-"""Timing loops (run in the worker) and statistics over samples (computed in the runtime)."""
+"""Statistics over timing samples (per-call times of blocks the runtime timed itself, block_timing.py)."""
 import math
-import time
-
-
-def measure(call, synchronize, warmup, min_time_ms, min_repetitions, max_repetitions, clock=time.perf_counter):
-    """Calls `call` warmup times, then times single calls until min_time_ms and min_repetitions are reached."""
-    for _ in range(warmup):
-        call()
-    synchronize()
-    samples = []
-    total = 0.0
-    while len(samples) < max_repetitions and (len(samples) < min_repetitions or total < min_time_ms):
-        start = clock()
-        call()
-        synchronize()
-        elapsed = (clock() - start) * 1000.0
-        samples.append(elapsed)
-        total += elapsed
-    return samples
 
 
 def statistics(samples):
@@ -39,27 +21,6 @@ def statistics(samples):
         "stdMs": math.sqrt(variance),
         "repetitions": count,
     }
-
-
-def check_claimed_samples(samples, wall_ms, minimum_repetitions, maximum_repetitions, per_sample_ms=0.05):
-    """Compares the worker's claimed samples with the wall clock the runtime measured; returns a problem or None."""
-    if not isinstance(samples, list) or not samples:
-        return "no timing samples"
-    if not all(isinstance(sample, (int, float)) and not isinstance(sample, bool) and math.isfinite(sample) for sample in samples):
-        return "timing samples that are not finite numbers"
-    if len(samples) > maximum_repetitions or len(samples) < min(minimum_repetitions, maximum_repetitions):
-        return f"{len(samples)} samples, outside [{minimum_repetitions}, {maximum_repetitions}]"
-    if min(samples) < 0:
-        return "negative timing samples"
-    claimed = sum(samples)
-    if claimed > wall_ms * 1.02 + 1.0:
-        return f"claimed {claimed:.1f} ms of calls inside {wall_ms:.1f} ms of wall time"
-    # Each sample is one call in a tight loop, so nearly all the wall time must be accounted for; time no
-    # sample explains means a patched clock or work moved outside the timed region.
-    unexplained = wall_ms - claimed
-    if unexplained > max(0.5 * wall_ms, per_sample_ms * len(samples) + 25.0):
-        return f"claimed {claimed:.1f} ms of calls but the worker spent {wall_ms:.1f} ms"
-    return None
 
 
 def geometric_mean(values):

@@ -1,168 +1,218 @@
-"""The confined worker's command loop: loads the candidate, runs trials and timing loops on the runtime's request.
+"""The Python worker: runs a candidate module (KernelBench ModelNew, Triton launcher, CUDA library) or the spec's reference
+on buffers the runtime owns (shared_arena), one block of calls per command.
 
-Nothing here decides pass or fail: it hands outputs and the post-call inputs back as files, and the
-runtime checks them against its own reference. Everything this process reports is untrusted.
+It measures nothing and decides nothing: the runtime times each block by its own clock around the exchange,
+freezes this process (SIGSTOP) before reading the outputs and inputs back from the shared file, and judges
+them. Everything this process writes on its pipe is untrusted except that a failure it reports counts against
+the candidate. The runtime's commands are text lines (the same as the native harness reads):
+
+    L <size> <S> <K> <in base> <in stride> <out base> <out stride> <in offsets> <out offsets> <dims> <scalars>
+    I            (device platforms) copy the input sets and the output canaries to the device
+    R <count> <c|r|t>   count calls of the candidate, the reference or torch.compile of the reference
+    P            copy the reference's results of calls 0..S-1 into output sets 0..S-1 (reference worker)
+    Q            exit
 """
 import json
+import mmap
 import os
-import time
 import traceback
 
 import torch
 
-from .arrays import save_tensor
-from .inputs import generate_inputs, output_shapes
+from .inputs import TORCH_DTYPES
 from .platforms.base import CandidateViolation, MissingEntry
 from .platforms.registry import create_platform
-from .timing import measure
+from .spec import resolve_shape
 
-
-def _storage_range(tensor):
-    storage = tensor.untyped_storage()
-    return storage.data_ptr(), storage.data_ptr() + storage.nbytes()
-
-
-def _overlaps(first, second):
-    start_a, end_a = _storage_range(first)
-    start_b, end_b = _storage_range(second)
-    return start_a < end_b and start_b < end_a and end_a > start_a and end_b > start_b
+TARGETS = {"c": "candidate", "r": "reference", "t": "torch_compile"}
 
 
 def _failure(error):
-    reason = "memory_limit" if isinstance(error, MemoryError) else "runtime_error"
     if isinstance(error, CandidateViolation):
         return {"ok": False, "reason": error.reason, "message": str(error)[:500], "log": ""}
+    reason = "memory_limit" if isinstance(error, MemoryError) else "runtime_error"
     return {"ok": False, "reason": reason, "message": f"{type(error).__name__}: {error}"[:500], "log": traceback.format_exc()[-3000:]}
 
 
+def _install_audit_guard(job):
+    """Audit hooks before the candidate's module is imported (containment, python/kernelevolve_runtime/audit_guard.py)."""
+    try:
+        from . import audit_guard
+    except ImportError:
+        return
+    audit_guard.install(job.get("auditPolicy"))
+
+
 class WorkerState:
-    """What one worker keeps between commands: the spec, the platform, the loaded candidate and prepared calls."""
+    """One worker's spec, platform, mapped buffers, candidate or reference, and the current layout's bindings."""
 
     def __init__(self, job):
         self.spec = job["spec"]
+        self.role = job.get("role", "candidate")
         self.platform = create_platform(job["platform"])
         self.platform.worker_setup(int(job["threads"]))
+        self.device = torch.device(self.platform.device_type if self.platform.device_type != "cpu" and self._has_device() else "cpu")
+        descriptor = os.open(job["arena"], os.O_RDWR | os.O_NOFOLLOW)
+        try:
+            self.mapping = mmap.mmap(descriptor, int(job["arenaBytes"]), mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        finally:
+            os.close(descriptor)
+        self.arena = torch.frombuffer(self.mapping, dtype=torch.uint8)
         namespace = {"__name__": "reference"}
         exec(compile(self.spec["reference"], "<reference>", "exec"), namespace)  # noqa: S102 - the spec's reference is trusted code
         self.reference = namespace["reference"]
+        self.compiled_reference = None
         self.kernel = None
         if job.get("artifact"):
+            _install_audit_guard(job)
             self.kernel = self.platform.load(job["artifact"], job["language"], self.spec)
-        self.trial_buffers = {}
-        self.prepared = {}
-        self.compiled_reference = None
+        self.layout = None
 
-    def _arguments(self, size):
-        dimensions = self.spec["sizes"][size]
-        return [int(dimensions[name]) for name in self.spec["dimensions"]], dict(self.spec["scalars"])
+    def _has_device(self):
+        return bool(getattr(self.platform, "has_gpu", False))
 
-    def _output_specs(self, size):
-        return list(zip(output_shapes(self.spec, size), [tensor["dtype"] for tensor in self.spec["outputs"]]))
+    def _view(self, offset, shape, dtype):
+        count = 1
+        for extent in shape:
+            count *= int(extent)
+        width = torch.empty(0, dtype=TORCH_DTYPES[dtype]).element_size()
+        return self.arena[offset:offset + count * width].view(TORCH_DTYPES[dtype]).reshape(shape)
 
-    def trial(self, command):
-        """One checked call; odd trials reuse the previous buffers so caches keyed by pointer are caught."""
-        size, index = command["size"], int(command["index"])
-        fresh = generate_inputs(self.spec, size, int(command["seed"]))
-        dimensions, scalars = self._arguments(size)
-        if command.get("reuse") and size in self.trial_buffers:
-            inputs, binding = self.trial_buffers[size]
-            for target, values in zip(inputs, fresh):
-                target.copy_(self.platform.place(values))
-            binding.refill()
-        else:
-            inputs = [self.platform.place(tensor) for tensor in fresh]
-            binding = self.kernel.bind(inputs, dimensions, scalars, self._output_specs(size))
-            self.trial_buffers[size] = (inputs, binding)
-        self.platform.synchronize()
-        started = time.perf_counter()
-        outputs = binding()
-        self.platform.synchronize()
-        call_ms = (time.perf_counter() - started) * 1000
-        for position, output in enumerate(outputs):
-            if not isinstance(output, torch.Tensor):
-                return {"ok": False, "reason": "wrong_dtype", "message": f"output {position} is a {type(output).__name__}, not a tensor"}
-        alias = []
-        if self.kernel.returns_outputs:
-            alias = [position for position, output in enumerate(outputs) if any(_overlaps(output, tensor) for tensor in inputs)]
-        devices = sorted({str(output.device) for output in outputs})
-        saved_outputs = [save_tensor(f"out_{index}_{position}.npy", output) for position, output in enumerate(outputs)]
-        saved_inputs = [save_tensor(f"in_{index}_{position}.npy", tensor) for position, tensor in enumerate(inputs)]
-        return {"ok": True, "outputs": saved_outputs, "inputs": saved_inputs, "alias": alias, "devices": devices, "callMs": call_ms}
-
-    def prepare(self, command):
-        """Generates timing inputs for a size and binds the candidate and the reference to them."""
-        size = command["size"]
-        inputs = [self.platform.place(tensor) for tensor in generate_inputs(self.spec, size, int(command["seed"]))]
-        dimensions, scalars = self._arguments(size)
-        prepared = {"inputs": inputs}
-        if self.kernel is not None:
-            prepared["candidate"] = self.kernel.bind(inputs, dimensions, scalars, self._output_specs(size))
-        reference = self.reference
-
-        def call_reference():
-            with torch.no_grad():
-                return reference(*inputs, **scalars)
-
-        prepared["reference"] = call_reference
-        self.prepared = prepared
+    def set_layout(self, fields):
+        """`L`: host views over the shared sets, device copies where the platform has a device, and the candidate's bindings."""
+        spec = self.spec
+        size = list(spec["sizes"])[int(fields[0])]
+        input_sets, output_sets, input_base, input_stride, output_base, output_stride = (int(value) for value in fields[1:7])
+        at = 7
+        input_positions = [int(value) for value in fields[at:at + len(spec["inputs"])]]
+        at += len(spec["inputs"])
+        output_positions = [int(value) for value in fields[at:at + len(spec["outputs"])]]
+        at += len(spec["outputs"])
+        dimensions = [int(value) for value in fields[at:at + len(spec["dimensions"])]]
+        at += len(spec["dimensions"])
+        scalar_values = [float(value) for value in fields[at:at + len(spec["scalars"])]]
+        sizes = spec["sizes"][size]
+        input_specs = [(resolve_shape(tensor["shape"], sizes), tensor["dtype"]) for tensor in spec["inputs"]]
+        output_specs = [(resolve_shape(tensor["shape"], sizes), tensor["dtype"]) for tensor in spec["outputs"]]
+        host_inputs = [[self._view(input_base + index * input_stride + position, shape, dtype)
+                        for position, (shape, dtype) in zip(input_positions, input_specs)] for index in range(input_sets)]
+        host_outputs = [[self._view(output_base + index * output_stride + position, shape, dtype)
+                         for position, (shape, dtype) in zip(output_positions, output_specs)] for index in range(output_sets)]
+        on_device = self.device.type != "cpu"
+        inputs = [[torch.empty_like(tensor, device=self.device) for tensor in group] for group in host_inputs] if on_device else host_inputs
+        outputs = [[torch.empty_like(tensor, device=self.device) for tensor in group] for group in host_outputs] if on_device else host_outputs
+        scalars = dict(zip(spec["scalars"], scalar_values))
+        bindings = None
+        if self.role == "candidate" and self.kernel is not None:
+            bindings = [self.kernel.bind(inputs[index % input_sets], dimensions, scalars, output_specs, outputs=outputs[index])
+                        for index in range(output_sets)]
+        self.layout = {"inputs": inputs, "outputs": outputs, "hostInputs": host_inputs, "hostOutputs": host_outputs, "scalars": scalars,
+                       "bindings": bindings, "outputSpecs": output_specs, "retained": [], "onDevice": on_device}
         return {"ok": True}
 
-    def _target(self, name):
-        if name == "torch_compile":
+    def load_device(self):
+        """`I`: the runtime's input sets and output canaries, copied to the device (nothing to do on the host)."""
+        layout = self._current()
+        if layout["onDevice"]:
+            for source, target in zip(layout["hostInputs"] + layout["hostOutputs"], layout["inputs"] + layout["outputs"]):
+                for host, device in zip(source, target):
+                    device.copy_(host)
+            torch.cuda.synchronize()
+        return {"ok": True}
+
+    def _current(self):
+        if self.layout is None:
+            raise RuntimeError("no layout")
+        return self.layout
+
+    def _store(self, position_set, result):
+        """Copies a returned output list into output set `position_set`, refusing the wrong count, dtype, shape or device."""
+        layout = self._current()
+        results = list(result) if isinstance(result, (tuple, list)) else [result]
+        if len(results) != len(layout["outputSpecs"]):
+            raise CandidateViolation("wrong_shape", f"expected {len(layout['outputSpecs'])} outputs, got {len(results)}")
+        for position, (value, (shape, dtype), target) in enumerate(zip(results, layout["outputSpecs"], layout["outputs"][position_set])):
+            if not isinstance(value, torch.Tensor):
+                raise CandidateViolation("wrong_dtype", f"output {position} is a {type(value).__name__}, not a tensor")
+            if value.device.type != self.device.type:
+                raise CandidateViolation("wrong_device", f"output {position} is on {value.device}, expected {self.device.type}")
+            if value.dtype != TORCH_DTYPES[dtype]:
+                raise CandidateViolation("wrong_dtype", f"output {position} is {value.dtype}, expected {dtype}")
+            if list(value.shape) != list(shape):
+                raise CandidateViolation("wrong_shape", f"output {position} has shape {list(value.shape)}, expected {list(shape)}")
+            target.copy_(value)
+
+    def run(self, count, target):
+        """`R`: count calls; call i reads input set i mod S and writes (or, for a returning model, is copied into) output set i."""
+        layout = self._current()
+        inputs, scalars = layout["inputs"], layout["scalars"]
+        input_sets = len(inputs)
+        if count > len(layout["outputs"]):
+            raise RuntimeError("more calls than output sets")
+        if target == "candidate":
+            bindings = layout["bindings"]
+            store = self.kernel.returns_outputs
+            for index in range(count):
+                result = bindings[index]()
+                if store:
+                    self._store(index, result)
+        else:
+            function = self._reference_function(target)
+            retained = []
+            with torch.no_grad():
+                for index in range(count):
+                    result = function(*inputs[index % input_sets], **scalars)
+                    # Only the first S results are kept (one per input set), so the allocator reuses the rest as in normal use.
+                    if index < input_sets:
+                        retained.append(result)
+            layout["retained"] = retained
+        if layout["onDevice"]:
+            torch.cuda.synchronize()
+            if target == "candidate":
+                # Inside the timed block: the runtime reads outputs (and the inputs after the calls) only from host memory.
+                for index in range(count):
+                    for host, device in zip(layout["hostOutputs"][index], layout["outputs"][index]):
+                        host.copy_(device)
+                for host_group, device_group in zip(layout["hostInputs"], inputs):
+                    for host, device in zip(host_group, device_group):
+                        host.copy_(device)
+        return {"ok": True}
+
+    def _reference_function(self, target):
+        if target == "torch_compile":
             if self.compiled_reference is None:
                 self.compiled_reference = torch.compile(self.reference)
-            inputs, scalars = self.prepared["inputs"], dict(self.spec["scalars"])
-            compiled = self.compiled_reference
+            return self.compiled_reference
+        return self.reference
 
-            def call_compiled():
-                with torch.no_grad():
-                    return compiled(*inputs, **scalars)
-
-            return call_compiled
-        if name not in self.prepared:
-            raise KeyError(f"nothing prepared for '{name}'")
-        return self.prepared[name]
-
-    def warmup(self, command):
-        """Untimed calls (for torch.compile, this is where it compiles)."""
-        call = self._target(command["target"])
-        for _ in range(int(command["count"])):
-            call()
-        self.platform.synchronize()
+    def publish(self):
+        """`P`: the reference's first S results into output sets 0..S-1 of the host buffers."""
+        layout = self._current()
+        for index, result in enumerate(layout["retained"]):
+            self._store(index, result)
+            if layout["onDevice"]:
+                for host, device in zip(layout["hostOutputs"][index], layout["outputs"][index]):
+                    host.copy_(device)
+        layout["retained"] = []
         return {"ok": True}
 
-    def time(self, command):
-        """A timing loop; the samples go back to the runtime, which checks them against its wall clock."""
-        call = self._target(command["target"])
-        loop = self.platform.timed_loop(command["target"])
-        limits = (float(command["minTimeMs"]), int(command["minRepetitions"]), int(command["maxRepetitions"]))
-        samples = loop(call, *limits) if loop else measure(call, self.platform.synchronize, 0, *limits)
-        return {"ok": True, "samplesMs": samples}
-
-    def time_pair(self, command):
-        """Times two targets interleaved (A, B, A, B, ...) on the prepared inputs, so machine noise hits both alike.
-
-        Stops when both have minRepetitions samples and together minTimeMs per target, or at maxRepetitions.
-        A platform with its own loop (GPU events) is interleaved in blocks of that loop.
-        """
-        names = list(command["targets"])
-        calls = [self._target(name) for name in names]
-        loops = [self.platform.timed_loop(name) for name in names]
-        block = 1 if not any(loops) else max(1, int(command.get("platformBlock", 10)))
-        min_time_ms, minimum, maximum = float(command["minTimeMs"]), int(command["minRepetitions"]), int(command["maxRepetitions"])
-        samples = [[] for _ in names]
-        total = 0.0
-        while len(samples[0]) < maximum and (len(samples[0]) < minimum or total < min_time_ms * len(names)):
-            count = min(block, maximum - len(samples[0]))
-            for position, (call, loop) in enumerate(zip(calls, loops)):
-                taken = loop(call, 0.0, count, count) if loop else measure(call, self.platform.synchronize, 0, 0.0, count, count)
-                samples[position].extend(taken)
-                total += sum(taken)
-        return {"ok": True, "samplesMs": dict(zip(names, samples))}
+    def handle(self, line):
+        """One command line; returns the answer."""
+        fields = line.split()
+        op = fields[0] if fields else ""
+        if op == "L":
+            return self.set_layout(fields[1:])
+        if op == "I":
+            return self.load_device()
+        if op == "R":
+            return self.run(int(fields[1]), TARGETS[fields[2]])
+        if op == "P":
+            return self.publish()
+        raise ValueError(f"unknown command {op!r}")
 
 
 def serve_worker(command_descriptor, response_descriptor):
-    """Reads JSON commands, one per line, until `exit` or the end of the channel."""
+    """Reads the job (one JSON line), then text commands until `Q` or the end of the channel."""
     reader = os.fdopen(command_descriptor, "r", encoding="utf-8")
     writer = os.fdopen(response_descriptor, "w", encoding="utf-8")
 
@@ -185,14 +235,11 @@ def serve_worker(command_descriptor, response_descriptor):
         answer(_failure(error))
         return
     answer({"ok": True, "ready": True})
-    handlers = {"trial": state.trial, "prepare": state.prepare, "warmup": state.warmup, "time": state.time,
-                "time_pair": state.time_pair}
     for line in reader:
-        command = json.loads(line)
-        if command.get("op") == "exit":
+        if line.strip() == "Q":
             answer({"ok": True})
             return
         try:
-            answer(handlers[command["op"]](command))
+            answer(state.handle(line))
         except Exception as error:  # noqa: BLE001 - reported to the runtime as the candidate's failure
             answer(_failure(error))

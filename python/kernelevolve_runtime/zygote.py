@@ -134,6 +134,12 @@ def _supervise(job, descriptors):
                 os.close(command_read)
                 os.close(response_write)
                 os.execve(job["argv"][0], job["argv"], job["environment"])
+            if job["kind"] == "harness":
+                # The native harness (no interpreter): it reads commands and answers on the two pipes, named in its argv.
+                os.set_inheritable(command_read, True)
+                os.set_inheritable(response_write, True)
+                argv = [str(command_read) if part == "{command}" else str(response_write) if part == "{response}" else part for part in job["argv"]]
+                os.execve(argv[0], argv, job["environment"])
             from .worker import serve_worker
 
             serve_worker(command_read, response_write)

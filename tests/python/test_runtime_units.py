@@ -11,7 +11,7 @@ from kernelevolve_runtime.shape_expression import ShapeExpressionError, evaluate
 from kernelevolve_runtime.spec import SpecError, normalize_spec
 from kernelevolve_runtime.static_checks import rejection_reason, run_static_checks
 from kernelevolve_runtime.templates import TemplateError, choose_instances, instantiate, parse_template
-from kernelevolve_runtime.timing import check_claimed_samples, geometric_mean, statistics
+from kernelevolve_runtime.timing import geometric_mean, statistics
 
 
 def make_spec(**overrides):
@@ -189,14 +189,10 @@ def test_templates_parse_constrain_and_instantiate():
         parse_template("int x;")
 
 
-def test_timing_statistics_and_wall_clock_cross_check():
+def test_timing_statistics():
     stats = statistics([3.0, 1.0, 2.0, 4.0, 10.0])
     assert stats["medianMs"] == 3.0 and stats["minMs"] == 1.0 and stats["p90Ms"] == 10.0 and stats["repetitions"] == 5
     assert math.isclose(stats["meanMs"], 4.0)
-    assert check_claimed_samples([1.0] * 100, wall_ms=105.0, minimum_repetitions=5, maximum_repetitions=1000) is None
-    assert "inside" in check_claimed_samples([5.0] * 100, wall_ms=100.0, minimum_repetitions=5, maximum_repetitions=1000)
-    assert "spent" in check_claimed_samples([0.001] * 100, wall_ms=400.0, minimum_repetitions=5, maximum_repetitions=1000)
-    assert check_claimed_samples([float("nan")], 1.0, 1, 10) is not None
     assert math.isclose(geometric_mean([2.0, 8.0]), 4.0)
 
 

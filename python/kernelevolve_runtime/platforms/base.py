@@ -5,7 +5,6 @@ import time
 
 import torch
 
-from ..inputs import TORCH_DTYPES
 
 
 class MissingEntry(Exception):
@@ -43,19 +42,6 @@ class CompileResult:
         return summary
 
 
-def fill_garbage(tensor):
-    """Fills an output buffer with NaN (floats) or a sentinel (integers) so unwritten elements show."""
-    if tensor.dtype.is_floating_point:
-        tensor.fill_(float("nan"))
-    elif tensor.dtype == torch.bool:
-        tensor.view(torch.uint8).fill_(1)
-    elif tensor.dtype == torch.uint8:
-        tensor.fill_(0xA5)
-    else:
-        tensor.fill_(torch.iinfo(tensor.dtype).min)
-    return tensor
-
-
 class Platform:
     """Base of runtime platforms; subclasses fill in compile (runtime side) and the worker-side hooks."""
 
@@ -69,8 +55,6 @@ class Platform:
     # Runs kernels on a device whose driver needs the host pid namespace (sandbox.spawn).
     accelerator = False
     artifact_names = {"python": "candidate.py"}
-    # Per timed sample, the wall time the runtime accepts outside the samples (loop, synchronize, GPU L2 flush).
-    sample_overhead_ms = 0.05
 
     def __init__(self, cache_dir=None):
         self.cache_dir = cache_dir
@@ -122,7 +106,7 @@ class Platform:
         torch.set_num_threads(threads)
 
     def load(self, artifact_path, language, spec):
-        """Loads an artifact into a kernel object with bind(inputs, dimensions, scalars, output_specs)."""
+        """Loads an artifact into a kernel object with bind(inputs, dimensions, scalars, output_specs, outputs)."""
         if language == "python":
             from .python_module import load_model_module
 
@@ -132,17 +116,3 @@ class Platform:
     def place(self, tensor):
         """Moves a generated (CPU) tensor to where the kernel reads it."""
         return tensor
-
-    def allocate(self, shape, dtype):
-        """A garbage-filled output buffer on the platform's device."""
-        return fill_garbage(self.place(torch.empty(shape, dtype=TORCH_DTYPES[dtype])))
-
-    def synchronize(self):
-        """Waits for queued work (nothing to wait for on the CPU)."""
-
-    def timed_loop(self, target):
-        """A platform's own timing loop for a target (candidate, reference, torch_compile), or None for timing.measure.
-
-        The loop is called as loop(call, min_time_ms, min_repetitions, max_repetitions) and returns samples in ms.
-        """
-        return None

@@ -1,4 +1,4 @@
-"""The `cpu` platform: C++17 kernels with the C ABI of docs/abi-cpu.md, compiled by a confined g++ and called through ctypes."""
+"""The `cpu` platform: C++17 kernels with the C ABI of docs/abi-cpu.md, compiled by a confined g++ and run in the native harness."""
 import ctypes
 import hashlib
 import os
@@ -8,7 +8,7 @@ import time
 
 from ..hardware import cpu_hardware_profile, cpu_model_name, last_level_cache_bytes, parallel_copy_bandwidth_gbs
 from ..shape_expression import evaluate_shape_expression
-from .base import CompileResult, MissingEntry, Platform, fill_garbage
+from .base import CompileResult, Platform
 from .native_build import build_shared_library
 
 BASE_FLAGS = ["-std=c++17", "-O3", "-march=native", "-fopenmp", "-fPIC", "-shared"]
@@ -30,7 +30,7 @@ def compiler_version(compiler):
 
 
 class NativeBinding:
-    """One prepared ctypes call: input pointers, preallocated outputs, dimensions and scalars."""
+    """One prepared ctypes call on device memory (the cuda platform): input and output pointers, dimensions and scalars."""
 
     def __init__(self, function, inputs, outputs, dimensions, scalars):
         self.function = function
@@ -43,24 +43,17 @@ class NativeBinding:
         self.function(*self.arguments)
         return self.outputs
 
-    def refill(self):
-        """Refills the outputs with garbage before a checked call."""
-        for tensor in self.outputs:
-            fill_garbage(tensor)
-
 
 class NativeKernel:
-    """A loaded shared library exporting `kernel`."""
+    """A shared library's `kernel`, typed per the ABI and called through ctypes (cpu candidates run in the native harness instead)."""
 
     returns_outputs = False
 
-    def __init__(self, function, allocate):
+    def __init__(self, function):
         self.function = function
-        self.allocate = allocate
 
-    def bind(self, inputs, dimensions, scalars, output_specs):
-        """Allocates garbage-filled outputs and fixes the argument list of one call."""
-        outputs = [self.allocate(shape, dtype) for shape, dtype in output_specs]
+    def bind(self, inputs, dimensions, scalars, output_specs, outputs):
+        """Fixes the argument list of one call on the runtime's output buffers."""
         return NativeBinding(self.function, inputs, outputs, list(dimensions), [float(value) for value in scalars.values()])
 
 
@@ -134,28 +127,3 @@ class CpuPlatform(Platform):
         if os.path.isfile(self.compiler):
             profile["compiler"] = compiler_version(self.compiler)
         return profile
-
-    def load(self, artifact_path, language, spec):
-        """Opens the shared library and types `kernel` per the ABI (pointers, int64 dimensions, double scalars)."""
-        if language != "cpp":
-            return super().load(artifact_path, language, spec)
-        library = ctypes.CDLL(os.path.abspath(artifact_path), mode=os.RTLD_NOW | os.RTLD_LOCAL)
-        try:
-            function = library.kernel
-        except AttributeError as error:
-            raise MissingEntry("the library exports no function `kernel` (declare it extern \"C\")") from error
-        pointer_count = len(spec["inputs"]) + len(spec["outputs"])
-        function.argtypes = (
-            [ctypes.c_void_p] * pointer_count + [ctypes.c_int64] * len(spec["dimensions"]) + [ctypes.c_double] * len(spec["scalars"])
-        )
-        function.restype = None
-        return NativeKernel(function, self.allocate)
-
-    def worker_setup(self, threads):
-        """Gives torch and OpenMP the same thread count."""
-        super().worker_setup(threads)
-        try:
-            # libgomp may already be initialised in this process (torch); the call applies the count regardless.
-            ctypes.CDLL("libgomp.so.1").omp_set_num_threads(ctypes.c_int(threads))
-        except OSError:
-            pass

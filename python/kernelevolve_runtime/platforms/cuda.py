@@ -130,4 +130,4 @@ class CudaPlatform(GpuPlatform):
             [ctypes.c_void_p] * pointer_count + [ctypes.c_int64] * len(spec["dimensions"]) + [ctypes.c_double] * len(spec["scalars"])
         )
         function.restype = None
-        return NativeKernel(function, self.allocate)
+        return NativeKernel(function)

@@ -22,9 +22,6 @@ class ModelBinding:
         self.outputs = list(result) if isinstance(result, (tuple, list)) else [result]
         return self.outputs
 
-    def refill(self):
-        """Nothing to refill: forward allocates its own outputs."""
-
 
 class ModelKernel:
     """A loaded ModelNew instance."""
@@ -34,8 +31,8 @@ class ModelKernel:
     def __init__(self, model):
         self.model = model
 
-    def bind(self, inputs, dimensions, scalars, output_specs):
-        """Prepares a call with the inputs positionally and the spec's scalars as keyword arguments."""
+    def bind(self, inputs, dimensions, scalars, output_specs, outputs=None):
+        """Prepares a call with the inputs positionally and the spec's scalars as keyword arguments (it returns its outputs)."""
         return ModelBinding(self.model, inputs, scalars)
 
 

@@ -9,7 +9,7 @@ import sys
 
 from ..gpu_device import GpuPlatform
 from ..gpu_launch_guard import GuardedKernel, LaunchGuard, install_triton_launch_hooks
-from .base import CompileResult, MissingEntry, fill_garbage
+from .base import CompileResult, MissingEntry
 from .python_module import load_model_module
 
 
@@ -26,24 +26,17 @@ class TritonBinding:
         self.function(*self.arguments)
         return self.outputs
 
-    def refill(self):
-        """Refills the outputs with garbage before a checked call."""
-        for tensor in self.outputs:
-            fill_garbage(tensor)
-
 
 class TritonKernel:
     """A loaded module's `kernel` launcher."""
 
     returns_outputs = False
 
-    def __init__(self, function, allocate):
+    def __init__(self, function):
         self.function = function
-        self.allocate = allocate
 
-    def bind(self, inputs, dimensions, scalars, output_specs):
-        """Allocates garbage-filled outputs; dimensions go as int, scalars as float, in spec order."""
-        outputs = [self.allocate(shape, dtype) for shape, dtype in output_specs]
+    def bind(self, inputs, dimensions, scalars, output_specs, outputs):
+        """One launcher call on the runtime's output buffers; dimensions go as int, scalars as float, in spec order."""
         return TritonBinding(self.function, inputs, outputs, [int(value) for value in dimensions], [float(value) for value in scalars.values()])
 
 
@@ -126,4 +119,4 @@ class TritonPlatform(GpuPlatform):
         function = getattr(module, "kernel", None)
         if not callable(function):
             raise MissingEntry("the module defines no launcher function `kernel(*inputs, *outputs, *dimensions, *scalars)`")
-        return GuardedKernel(TritonKernel(function, self.allocate), guard, require_launch=True)
+        return GuardedKernel(TritonKernel(function), guard, require_launch=True)
