@@ -100,8 +100,8 @@ def main(argv=None):
         lines.append(f"| {name} | {kb_text} | {dict(PROJECT_CHECKS)[name]} |")
     lines += ["", "KernelBench phases (s): " + json.dumps(kernelbench.get("phaseSeconds")),
               "", "Project stage durations (s): " + json.dumps(project.get("durations")),
-              "", "Project runtime-side functions (s, calls): " + json.dumps(profile.get("runtimeSide")),
-              f"; peak RSS of the runtime process {fmt(profile.get('peakRssMiB'), 0)} MiB"]
+              "", "Project runtime-side functions (s, calls): " + json.dumps(profile.get("runtimeSide"))
+              + f"; peak RSS of the runtime process {fmt(profile.get('peakRssMiB'), 0)} MiB"]
     if stages.get("medianSeconds"):
         lines += ["", "One correctness trial's steps at the full size (profile_stages.py, s):", "",
                   "| step | seconds |", "|---|---|"] + [f"| {name} | {fmt(value, 3)} |" for name, value in stages["medianSeconds"].items()]

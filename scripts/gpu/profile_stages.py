@@ -35,8 +35,11 @@ from kernelevolve_runtime.reference import load_reference, run_reference
 from kernelevolve_runtime.spec import load_spec
 
 
+DEVICE = "cuda"
+
+
 def _sync():
-    if torch.cuda.is_available():
+    if DEVICE == "cuda":
         torch.cuda.synchronize()
 
 
@@ -52,16 +55,16 @@ def _load_model(path, spec):
     module_spec = importlib.util.spec_from_file_location("profiled_candidate", path)
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
-    return module.ModelNew(*spec.get("initInputs", [])).cuda().eval()
+    return module.ModelNew(*spec.get("initInputs", [])).to(DEVICE).eval()
 
 
 def one_trial(spec, size, seed, reference, model, scratch, device_inputs):
     seconds = {}
     inputs, seconds["host_generate"] = _timed(lambda: generate_inputs(spec, size, seed))
     if device_inputs:
-        generated, seconds["device_generate"] = _timed(lambda: generate_inputs(spec, size, seed, device="cuda"))
+        generated, seconds["device_generate"] = _timed(lambda: generate_inputs(spec, size, seed, device=DEVICE))
         del generated
-    placed, seconds["to_device"] = _timed(lambda: [tensor.cuda() for tensor in inputs])
+    placed, seconds["to_device"] = _timed(lambda: [tensor.to(DEVICE) for tensor in inputs])
     if model is not None:
         with torch.no_grad():
             result, seconds["candidate"] = _timed(lambda: model(*placed))
@@ -109,8 +112,11 @@ def main(argv=None):
     parser.add_argument("--out", required=True)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--scratch", help="folder for the .npy files (default: a temporary folder under /tmp)")
+    parser.add_argument("--device", default="cuda", help="cuda (default), or cpu for a smoke test (Triton candidates need TRITON_INTERPRET=1)")
     arguments = parser.parse_args(argv)
-    if not torch.cuda.is_available():
+    global DEVICE
+    DEVICE = arguments.device
+    if DEVICE == "cuda" and not torch.cuda.is_available():
         print("profile_stages: no CUDA device", file=sys.stderr)
         return 3
     spec = load_spec(arguments.spec)
@@ -128,7 +134,7 @@ def main(argv=None):
         if not arguments.scratch:
             shutil.rmtree(scratch, ignore_errors=True)
     sample = generate_inputs(spec, arguments.size, 0)
-    summary = {"spec": spec["id"], "size": arguments.size, "device": torch.cuda.get_device_name(0),
+    summary = {"spec": spec["id"], "size": arguments.size, "device": torch.cuda.get_device_name(0) if DEVICE == "cuda" else "cpu",
                "inputBytes": [tensor.numel() * tensor.element_size() for tensor in sample],
                "inputShapes": [list(tensor.shape) for tensor in sample], "repeats": len(runs),
                "medianSeconds": {key: round(statistics.median(run[key] for run in runs), 3) for key in runs[0]},
