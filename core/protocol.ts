@@ -62,11 +62,13 @@ export const FailureReasonSchema = z.enum([
   "input_modified",
   "output_alias",
   "stale_result", // answer does not change with the inputs / reused an earlier result
+  "unwritten_output", // output elements still hold the runtime's random canary (a call skipped or deferred its work)
+  "hidden_work", // a thread was still alive after a timed block's calls returned
   "precision_downgrade", // error far above the fp32 reference's own error against float64
   "timeout",
   "memory_limit",
   "crash", // signal or non-zero exit of the candidate's process
-  "suspicious_timing", // reported times inconsistent with the wall clock, or above the roofline after re-verification
+  "suspicious_timing", // a timing above the roofline after re-verification
   "unsupported_platform",
   "runtime_error", // an exception raised by the candidate's Python code
 ]);

@@ -13,7 +13,8 @@ from .sandbox import OPENMP_ENVIRONMENT, WorkerDied, WorkerProtocolError, Worker
 from .shared_arena import Arena
 
 # Reasons a worker may report for itself; anything else it claims becomes runtime_error.
-WORKER_REASONS = {"runtime_error", "memory_limit", "missing_entry", "wrong_dtype", "wrong_shape", "wrong_device", "forbidden_call", "unsupported_platform"}
+WORKER_REASONS = {"runtime_error", "memory_limit", "missing_entry", "wrong_dtype", "wrong_shape", "wrong_device", "output_alias", "forbidden_call",
+                  "unsupported_platform"}
 MEMORY_MARKERS = ("bad_alloc", "MemoryError", "Cannot allocate memory", "out of memory", "std::length_error")
 
 

@@ -173,14 +173,16 @@ class Evaluation:
                 run.send("R 1 c")
                 # The runtime's own reference is computed while the worker runs the trial.
                 expected, expected64 = run_reference(reference, self.spec, inputs)
-                run.finish()
+                answer = run.finish()
+                # The Python worker's own report of outputs that are views of inputs: it can only count against the candidate.
+                aliased = [position for position in answer.get("alias") or [] if isinstance(position, int)]
                 changed = run.arena.inputs_changed(layout)
                 outputs = [(tensor[0], dtype) for tensor, dtype in zip(run.arena.read_outputs(layout), shape.output_dtypes)]
                 if changed is not None:
                     verdict = Verdict().fail("input_modified", f"input '{self.spec['inputs'][changed]['name']}' was changed by the call")
                 else:
                     # The inputs were compared byte for byte with what this process wrote; the rest of check_trial applies.
-                    verdict = check_trial(self.spec, size, outputs, expected, expected64, inputs, [(tensor, tensor.dtype) for tensor in inputs], [])
+                    verdict = check_trial(self.spec, size, outputs, expected, expected64, inputs, [(tensor, tensor.dtype) for tensor in inputs], aliased)
                 digest = output_digest([tensor for tensor, _ in outputs])
                 if not verdict.passed and verdict.reason in ("wrong_output", "nan_or_inf"):
                     if digest in digests:

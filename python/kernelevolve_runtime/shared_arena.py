@@ -164,7 +164,7 @@ class Arena:
         integer = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}[width]
         region = self._read(layout.output_base, count * shape.output_stride).reshape(count, -1)
         actual = torch.from_numpy(np.ascontiguousarray(region[:, start:start + size])).view(integer)
-        canary = torch.from_numpy(np.ascontiguousarray(self.canary[:count, start:start + size])).view(integer)
+        canary = torch.from_numpy(self.canary[:count, start:start + size].copy()).view(integer)
         return (actual == canary).reshape(count, *shape.output_shapes[position])
 
     def inputs_changed(self, layout):

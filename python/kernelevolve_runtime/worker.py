@@ -27,6 +27,12 @@ from .spec import resolve_shape
 TARGETS = {"c": "candidate", "r": "reference", "t": "torch_compile"}
 
 
+def _overlaps(first, second):
+    start_a, end_a = first.untyped_storage().data_ptr(), first.untyped_storage().data_ptr() + first.untyped_storage().nbytes()
+    start_b, end_b = second.untyped_storage().data_ptr(), second.untyped_storage().data_ptr() + second.untyped_storage().nbytes()
+    return start_a < end_b and start_b < end_a and end_a > start_a and end_b > start_b
+
+
 def _failure(error):
     if isinstance(error, CandidateViolation):
         return {"ok": False, "reason": error.reason, "message": str(error)[:500], "log": ""}
@@ -107,7 +113,8 @@ class WorkerState:
             bindings = [self.kernel.bind(inputs[index % input_sets], dimensions, scalars, output_specs, outputs=outputs[index])
                         for index in range(output_sets)]
         self.layout = {"inputs": inputs, "outputs": outputs, "hostInputs": host_inputs, "hostOutputs": host_outputs, "scalars": scalars,
-                       "bindings": bindings, "outputSpecs": output_specs, "retained": [], "onDevice": on_device}
+                       "bindings": bindings, "outputSpecs": output_specs, "retained": [], "onDevice": on_device,
+                       "alias": set()}
         return {"ok": True}
 
     def load_device(self):
@@ -125,8 +132,10 @@ class WorkerState:
             raise RuntimeError("no layout")
         return self.layout
 
-    def _store(self, position_set, result):
-        """Copies a returned output list into output set `position_set`, refusing the wrong count, dtype, shape or device."""
+    def _store(self, position_set, result, inputs=()):
+        """Copies a returned output list into output set `position_set`, refusing the wrong count, dtype, shape, device or
+        and noting an output that shares memory with an input (a courtesy report: this process is untrusted, but the
+        copy into the runtime's buffers happens inside the timed block, so returning a view saves no time)."""
         layout = self._current()
         results = list(result) if isinstance(result, (tuple, list)) else [result]
         if len(results) != len(layout["outputSpecs"]):
@@ -140,6 +149,8 @@ class WorkerState:
                 raise CandidateViolation("wrong_dtype", f"output {position} is {value.dtype}, expected {dtype}")
             if list(value.shape) != list(shape):
                 raise CandidateViolation("wrong_shape", f"output {position} has shape {list(value.shape)}, expected {list(shape)}")
+            if any(_overlaps(value, tensor) for tensor in inputs):
+                layout["alias"].add(position)
             target.copy_(value)
 
     def run(self, count, target):
@@ -149,13 +160,14 @@ class WorkerState:
         input_sets = len(inputs)
         if count > len(layout["outputs"]):
             raise RuntimeError("more calls than output sets")
+        layout["alias"] = set()
         if target == "candidate":
             bindings = layout["bindings"]
             store = self.kernel.returns_outputs
             for index in range(count):
                 result = bindings[index]()
                 if store:
-                    self._store(index, result)
+                    self._store(index, result, inputs[index % input_sets])
         else:
             function = self._reference_function(target)
             retained = []
@@ -176,7 +188,7 @@ class WorkerState:
                 for host_group, device_group in zip(layout["hostInputs"], inputs):
                     for host, device in zip(host_group, device_group):
                         host.copy_(device)
-        return {"ok": True}
+        return {"ok": True, "alias": sorted(layout["alias"])}
 
     def _reference_function(self, target):
         if target == "torch_compile":

@@ -37,7 +37,9 @@ def evaluate(runtime, spec, source, language="cpp", **options):
 
 
 def test_correct_kernel_passes_with_timings_and_a_speedup(runtime, spec):
-    result = evaluate(runtime, spec, read("scale_bias.cpp"))
+    # In the native harness a 3x5 call costs well under a microsecond against torch's ~10 us dispatch: far above the
+    # re-verification threshold, which would double the trials this test counts.
+    result = evaluate(runtime, spec, read("scale_bias.cpp"), speedupThreshold=1e6)
     assert result["status"] == "passed" and result["stage"] == "done", result
     assert [trial["size"] for trial in result["trials"]] == ["small"] * 3 + ["large"] * 3
     assert len({trial["seed"] for trial in result["trials"]}) == 6 and all(trial["passed"] for trial in result["trials"])
@@ -191,15 +193,23 @@ class ModelNew(torch.nn.Module):
 """
 
 
-def test_a_speedup_that_does_not_reproduce_counts_at_its_lower_value(runtime, spec):
-    # 3 trials + 1 warm-up + exactly 20 timed calls are fast; from the re-verification on, every call sleeps 5 ms.
-    source = SLOW_AFTER.format(after=24, sleep=0.005)
-    result = evaluate(runtime, spec, source, language="python", sizes=["small"], minRepetitions=20, maxRepetitions=20,
-                      speedupThreshold=0.001)
-    assert result["status"] == "passed", result["message"]
-    assert {"reverified", "retimed", "timing-unstable"} <= set(result["flags"]), result["flags"]
-    assert result["timings"][0]["candidate"]["medianMs"] >= 5.0 and result["speedup"] < 0.1
-    assert "did not reproduce" in result["message"]
+def test_a_speedup_that_does_not_reproduce_counts_at_its_lower_value(spec):
+    from kernelevolve_runtime.evaluator import Evaluation
+    from kernelevolve_runtime.platforms.registry import create_platform
+    from kernelevolve_runtime.spec import normalize_spec
+
+    # The re-timing logic alone, on scripted timings (how many calls a block holds depends on the machine's speed).
+    evaluation = Evaluation(None, create_platform("cpu"), normalize_spec(spec), {"language": "cpp", "source": ""},
+                            parse_options({**FAST, "sizes": ["small"]}))
+    first = {"size": "small", "candidate": {"medianMs": 0.001}, "reference": {"medianMs": 0.1}, "speedup": 100.0}
+    second = {"size": "small", "candidate": {"medianMs": 5.0}, "reference": {"medianMs": 0.1}, "speedup": 0.02}
+    evaluation.result["timings"] = [first]
+    evaluation.durations["timing"] = 0.0
+    evaluation._timed_pair = lambda run, size: second
+    evaluation._retime(None)
+    assert {"retimed", "timing-unstable"} <= set(evaluation.result["flags"])
+    assert evaluation.result["timings"] == [second] and evaluation.result["speedup"] == pytest.approx(0.02)
+    assert "did not reproduce" in evaluation.timing_note
 
 
 def test_the_wall_limit_applies_per_step_not_to_the_whole_worker(runtime, spec):
@@ -218,16 +228,16 @@ def test_a_total_cap_still_bounds_a_worker_that_is_slow_on_every_step(runtime, s
     assert "total" in result["message"] and result["durations"]["correctness"] < 6.0
 
 
-def test_a_forged_clock_is_suspicious_timing(runtime, spec):
+def test_a_forged_clock_has_no_effect(runtime, spec):
+    # The module replaces the Python clock and the statistics in its own process; the runtime's clock is elsewhere.
     source = '''
 import time
 import torch
-import kernelevolve_runtime.worker as worker
+import kernelevolve_runtime.timing as timing
 
-def forged(call, synchronize, warmup, min_time_ms, min_repetitions, max_repetitions):
-    return [call() is None or 0.0001 for _ in range(max(min_repetitions, 50))]
-
-worker.measure = forged
+time.perf_counter = lambda: 0.0
+time.perf_counter_ns = lambda: 0
+timing.statistics = lambda samples: {"medianMs": 1e-9, "minMs": 1e-9, "p90Ms": 1e-9, "meanMs": 1e-9, "stdMs": 0.0, "repetitions": 5}
 
 class ModelNew(torch.nn.Module):
     def forward(self, x, bias, alpha):
@@ -235,4 +245,5 @@ class ModelNew(torch.nn.Module):
         return x * alpha + bias
 '''
     result = evaluate(runtime, spec, source, language="python", sizes=["small"])
-    assert (result["stage"], result.get("reason")) == ("timing", "suspicious_timing"), result["message"]
+    assert result["status"] == "passed", result["message"]
+    assert result["timings"][0]["candidate"]["medianMs"] >= 2.0 and result["speedup"] < 1.0
