@@ -1,0 +1,113 @@
+import { parseArgs } from "node:util";
+import { PlatformError, UserError } from "../../core/errors.js";
+import { parseQueueUrl, redactUrl } from "../../platforms/queue/connection.js";
+import { startFleetWorker } from "../../platforms/queue/fleet-worker.js";
+import { checkName } from "../../platforms/queue/names.js";
+import { EXIT_CODES, defineCommand } from "../command.js";
+import { composeForCli } from "../compose.js";
+import { positiveNumber } from "../optimize-session.js";
+import { onProcessStop } from "../process-lifetime.js";
+
+const usage = `
+Usage: kernelevolve worker --queue redis://HOST:PORT --platform ID [options]
+
+Serves evaluation jobs from the fleet queue of one platform and hardware tag (BullMQ on Redis) with
+this machine's local runtime, as 'optimize' would evaluate them here. It registers its hardware
+profile (a heartbeat key with a TTL), so orchestrators size their work by the live workers.
+SIGTERM or Ctrl-C drains: the jobs in hand finish, no new ones are taken, then it exits 0.
+A worker killed outright (kill -9, power loss) loses nothing: its job's lock expires and another
+worker takes the job.
+
+Options:
+  --queue URL            Redis URL (required)
+  --platform ID          Platform whose jobs it serves: cpu, cuda, triton or a plugin's (default cpu)
+  --tag TAG              Hardware tag it serves, e.g. h100 (default: jobs that name no tag)
+  --concurrency N        Jobs at once (default: the platform's capacity)
+  --id NAME              Worker id in the fleet view (default: host-pid-random)
+  --lock-ms MS           Job lock; a worker silent this long is presumed dead (default 30000)
+  --stalled-ms MS        How often to look for jobs of dead workers (default 30000)
+  --max-stalled N        Worker deaths a job may cause before it fails as worker_crash (default 1)
+  --heartbeat-ms MS      Registration refresh period; it expires after 3 periods (default 5000)
+  --journal FILE         Append one JSON line per job event (started, completed, failed)
+
+Exit codes: 0 drained, 2 bad usage, 3 the platform is not available here.
+`;
+
+export default defineCommand({
+  name: "worker",
+  summary: "Serve evaluation jobs of the fleet queue (BullMQ on Redis) with this machine's runtime",
+  usage,
+  async run(argv, context) {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        allowPositionals: false,
+        options: {
+          queue: { type: "string" },
+          platform: { type: "string", default: "cpu" },
+          tag: { type: "string" },
+          concurrency: { type: "string" },
+          id: { type: "string" },
+          "lock-ms": { type: "string" },
+          "stalled-ms": { type: "string" },
+          "max-stalled": { type: "string" },
+          "heartbeat-ms": { type: "string" },
+          journal: { type: "string" },
+        },
+      });
+    } catch (error) {
+      throw new UserError("bad_usage", `${(error as Error).message}\n${usage.trim()}`);
+    }
+    const { values } = parsed;
+    if (!values.queue) throw new UserError("bad_usage", `--queue is required, e.g. --queue redis://localhost:6379\n${usage.trim()}`);
+    const url = parseQueueUrl(values.queue);
+    const platformId = checkName("platform", values.platform!);
+    const tag = values.tag !== undefined ? checkName("tag", values.tag) : undefined;
+    if (values.id !== undefined && !/^[A-Za-z0-9_-]+$/.test(values.id)) throw new UserError("bad_usage", `--id must be letters, digits, '-' or '_', got '${values.id}'`);
+    const maxStalled = values["max-stalled"] === undefined ? undefined : Number(values["max-stalled"]);
+    if (maxStalled !== undefined && (!Number.isInteger(maxStalled) || maxStalled < 0)) throw new UserError("bad_usage", `--max-stalled expects an integer >= 0, got '${values["max-stalled"]}'`);
+    const options = {
+      concurrency: positiveNumber("concurrency", values.concurrency, true),
+      lockDurationMs: positiveNumber("lock-ms", values["lock-ms"], true),
+      stalledIntervalMs: positiveNumber("stalled-ms", values["stalled-ms"], true),
+      heartbeatMs: positiveNumber("heartbeat-ms", values["heartbeat-ms"], true),
+      maxStalledCount: maxStalled,
+    };
+
+    const composition = await composeForCli(context);
+    try {
+      const platform = composition.platforms.get(platformId);
+      const availability = await platform.availability();
+      if (!availability.available) throw new PlatformError("platform_unavailable", `platform '${platform.id}' is not available here: ${availability.reason ?? "no reason given"}`);
+      const handle = await startFleetWorker({
+        url,
+        platform,
+        tag,
+        id: values.id,
+        journal: values.journal,
+        ...options,
+        log: (line) => context.stdout.write(`${line}\n`),
+      });
+      context.stdout.write(`(queue ${redactUrl(url)}; SIGTERM or Ctrl-C drains and exits)\n`);
+      await new Promise<void>((resolve) => {
+        let unsubscribe = () => {};
+        const stop = (why: string) => {
+          unsubscribe();
+          process.off("SIGINT", onInt);
+          context.stdout.write(`${why}: draining worker ${handle.id} (finishing ${handle.registration().active} job(s), taking no new ones)\n`);
+          handle.drain().then(resolve, resolve);
+        };
+        const onInt = () => stop("SIGINT");
+        // SIGTERM and SIGHUP reach us through the CLI's process lifetime (cli/process-lifetime.ts).
+        unsubscribe = onProcessStop((reason) => stop(reason)) as () => void;
+        process.on("SIGINT", onInt);
+      });
+      const done = handle.registration();
+      context.stdout.write(`worker ${handle.id} drained after ${done.processed} job(s) (${done.failed} failed)\n`);
+      return EXIT_CODES.ok;
+    } finally {
+      await composition.close();
+    }
+  },
+});
