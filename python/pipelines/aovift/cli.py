@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import torch
 
+from ..command_line import REQUIRED, Command, JsonArgument, build_parser
 from .config import ConfigError, microscope_from, simulation_from, to_dict
 from .correction import correction_loop
 from .dataset import Imager, load_dataset, simulate
@@ -139,22 +140,71 @@ def command_profile(arguments: Arguments) -> dict[str, Any]:
         repeats=arguments.get("repeats", int, 3, minimum=1), log=log)
 
 
+def _argument(name: str, kind: str, default: Any = None, help: str = "") -> JsonArgument:
+    return JsonArgument(name, kind, default, help)
+
+
+_MICROSCOPE = _argument("microscope", "object", {}, "Microscope fields over the defaults (docs/aovift.md)")
+_SIMULATION = _argument("simulation", "object", {}, "Simulation fields over the defaults: aberration range, beads, noise")
+_DEVICE = _argument("device", "str", "cpu", "torch device, e.g. cpu or cuda")
+
+# The JSON arguments of each command (what Arguments accepts and --help lists); the defaults are those
+# the command functions above apply (tests/python/test_pipeline_cli.py checks that they agree).
+ARGUMENTS: dict[str, Command] = {
+    "simulate": Command("Simulate a dataset of aberrated bead volumes with their Zernike coefficients.", (
+        _argument("out", "str", REQUIRED, "file to write the dataset to"),
+        _argument("samples", "int", 256, "number of volumes (>= 1)"),
+        _argument("seed", "int", 0, "random seed"),
+        _MICROSCOPE, _SIMULATION, _DEVICE)),
+    "train": Command("Train a ViT or CNN that predicts the aberration from a volume.", (
+        _argument("data", "str", REQUIRED, "training dataset written by simulate"),
+        _argument("validation", "str", None, "validation dataset, evaluated after training"),
+        _argument("out", "str", REQUIRED, "checkpoint file to write"),
+        _argument("preset", "str", None, "vit-tiny, vit-small, vit-gpu-t, cnn-tiny, cnn-small or cnn-gpu-t"),
+        _argument("kind", "str", None, "vit or cnn, with config, instead of a preset"),
+        _argument("config", "object", None, "model configuration (over the preset's, if one is given)"),
+        _argument("epochs", "int", 5, ">= 1"),
+        _argument("batch", "int", 64, "batch size (>= 1)"),
+        _argument("lr", "float", 1e-3, "learning rate"),
+        _argument("seed", "int", 0, "random seed"),
+        _argument("target_scale", "float", 0.1, "coefficients are divided by this (um) for training"),
+        _DEVICE)),
+    "evaluate": Command("Score a checkpoint on a dataset (residual wavefront error, peak-to-valley).", (
+        _argument("checkpoint", "str", REQUIRED, "checkpoint written by train"),
+        _argument("data", "str", REQUIRED, "dataset written by simulate"))),
+    "predict": Command("Print a checkpoint's predicted coefficients next to the true ones.", (
+        _argument("checkpoint", "str", REQUIRED, "checkpoint written by train"),
+        _argument("data", "str", REQUIRED, "dataset written by simulate"),
+        _argument("limit", "int", 8, "rows to print (>= 1)"),
+        _argument("evaluate", "bool", False, "also score every row of the dataset"))),
+    "correct": Command("Run the closed correction loop (simulated deformable mirror) with a checkpoint.", (
+        _argument("checkpoint", "str", REQUIRED, "checkpoint written by train"),
+        _argument("samples", "int", 64, "aberrations to correct (>= 1)"),
+        _argument("seed", "int", 1000, "random seed"),
+        _argument("iterations", "int", 3, "correction rounds (>= 1)"),
+        _argument("gain", "float", 1.0, "mirror update = gain x prediction"),
+        _SIMULATION)),
+    "profile": Command("Profile a model's forward pass and write kernel specs for its hottest operators.", (
+        _argument("checkpoint", "str", None, "checkpoint to profile, instead of a preset"),
+        _argument("preset", "str", "vit-tiny", "model preset to profile when no checkpoint is given"),
+        _argument("batch", "int", 16, "batch size (>= 1)"),
+        _argument("out_dir", "str", REQUIRED, "folder for the spec files"),
+        _argument("repeats", "int", 3, "timed repetitions (>= 1)"))),
+}
+
 COMMANDS: dict[str, tuple[Callable[[Arguments], dict[str, Any]], set[str]]] = {
-    "simulate": (command_simulate, {"out", "samples", "seed", "microscope", "simulation", "device"}),
-    "train": (command_train, {"data", "validation", "out", "preset", "kind", "config", "epochs", "batch", "lr", "seed", "target_scale", "device"}),
-    "evaluate": (command_evaluate, {"checkpoint", "data"}),
-    "predict": (command_predict, {"checkpoint", "data", "limit", "evaluate"}),
-    "correct": (command_correct, {"checkpoint", "samples", "seed", "iterations", "gain", "simulation"}),
-    "profile": (command_profile, {"checkpoint", "preset", "batch", "out_dir", "repeats"}),
+    name: (handler, {argument.name for argument in ARGUMENTS[name].arguments})
+    for name, handler in (("simulate", command_simulate), ("train", command_train), ("evaluate", command_evaluate),
+                          ("predict", command_predict), ("correct", command_correct), ("profile", command_profile))
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parses argv, runs one command and prints its JSON result (or {"error": ...} with exit code 2)."""
-    parser = argparse.ArgumentParser(prog="python -m pipelines.aovift", description=__doc__)
-    parser.add_argument("command", choices=sorted(COMMANDS))
-    parser.add_argument("--args-json", default="{}", help="JSON object of arguments; see docs/aovift.md")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    def add_threads(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+
+    parser = build_parser("python -m pipelines.aovift", __doc__, ARGUMENTS, add_threads)
     options = parser.parse_args(argv)
     if options.threads:
         torch.set_num_threads(options.threads)

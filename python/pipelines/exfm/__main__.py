@@ -7,6 +7,7 @@ import sys
 from dataclasses import asdict
 from typing import Callable, Dict
 
+from ..command_line import REQUIRED, Command, JsonArgument, build_parser, dataclass_arguments
 from .config import ConfigError, DataConfig, FoundationConfig, VerticalConfig, from_dict
 
 
@@ -80,11 +81,28 @@ COMMANDS: Dict[str, Callable[[dict], dict]] = {
 }
 
 
+def command_arguments() -> Dict[str, Command]:
+    """What each command's --help lists: the fields of the config dataclass it reads."""
+    from .evaluate import EvaluateConfig
+    from .experiment import ExperimentConfig
+    from .profile import ProfileConfig
+
+    output = JsonArgument("output", "str", REQUIRED, "folder to write the dataset to")
+    inputs = JsonArgument("inputs", "list[str]", REQUIRED, "files, each holding experiment result lines")
+    return {
+        "generate-data": Command("Generate the synthetic streaming ads dataset.", (output,) + dataclass_arguments(DataConfig)),
+        "train-foundation": Command("Train the foundation model in the stream and write its DAS files.", dataclass_arguments(FoundationConfig)),
+        "train-vertical": Command("Train one vertical model on its domain, with or without the FM's signal.", dataclass_arguments(VerticalConfig)),
+        "evaluate": Command("Score checkpoints and DAS files per window (NE, relative NE gain, AUC).", dataclass_arguments(EvaluateConfig)),
+        "profile": Command("Profile one training step and write kernel specs for its hot operators.", dataclass_arguments(ProfileConfig)),
+        "experiment": Command("Run the E1-E3 claims and the no-drift control over seeds.", dataclass_arguments(ExperimentConfig)),
+        "merge-experiments": Command("Pool experiment results made one seed at a time.", (inputs,)),
+    }
+
+
 def main(argv: list | None = None) -> int:
     """Parses the command and its JSON arguments, runs it, prints the result; exit 2 on bad input."""
-    parser = argparse.ArgumentParser(prog="python -m pipelines.exfm", description="ExFM pipeline: synthetic ads stream, FM, DAS, vertical models.")
-    parser.add_argument("command", choices=sorted(COMMANDS), help="what to run")
-    parser.add_argument("--args-json", default="{}", help="the command's arguments as a JSON object")
+    parser = build_parser("python -m pipelines.exfm", "ExFM pipeline: synthetic ads stream, FM, DAS, vertical models.", command_arguments())
     options = parser.parse_args(argv)
     try:
         arguments = json.loads(options.args_json)
