@@ -46,7 +46,7 @@ export { KernelEvolveError, UserError, ModelError, PlatformError, SystemError } 
 export interface EnvironmentOptions {
   /** The user's folder: spec paths resolve here and runs go to <cwd>/runs by default. */
   cwd?: string;
-  /** Python of the runtime; default <repository>/.venv/bin/python, else python3. */
+  /** Python of the runtime; default $KERNELEVOLVE_PYTHON, else <repository>/.venv/bin/python, else python3. */
   python?: string;
   runsDirectory?: string;
   cacheDirectory?: string;
@@ -77,7 +77,7 @@ export async function createComposition(options: EnvironmentOptions = {}): Promi
   return compose({
     root: REPOSITORY_ROOT,
     cwd,
-    python: options.python ?? (existsSync(venvPython) ? venvPython : "python3"),
+    python: options.python ?? process.env.KERNELEVOLVE_PYTHON ?? (existsSync(venvPython) ? venvPython : "python3"),
     pythonPath: join(REPOSITORY_ROOT, "python"),
     runsDirectory: resolve(cwd, options.runsDirectory ?? "runs"),
     cacheDirectory: resolve(cwd, options.cacheDirectory ?? join(REPOSITORY_ROOT, ".cache")),

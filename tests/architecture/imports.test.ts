@@ -2,7 +2,8 @@ import { readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-// The layering of DESIGN.md: each folder may import only the folders listed for it.
+// The layering (README's architecture diagram): each folder may import only the folders listed for it,
+// so imports point one way, from the entry points (cli/, index.ts) down to core/.
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const allowed: Record<string, string[]> = {
   core: [],
@@ -50,7 +51,7 @@ describe("architecture", () => {
     expect(files.filter((file) => layerOf(file) === "cli").length).toBeGreaterThan(2);
   });
 
-  test("imports between top-level folders point only the way DESIGN.md says", () => {
+  test("imports between top-level folders point only down the layers", () => {
     const violations: string[] = [];
     for (const file of files) {
       const from = layerOf(file);
