@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what a fresh Debian 12 + Node 20 machine lacks: npm packages and a Python virtual
-# environment (.venv) with torch, numpy, triton and pytest. Idempotent: a second run is quick.
+# Installs what a fresh Debian 12 + Node 20 machine lacks: npm packages, the build (dist/), and a
+# Python virtual environment (.venv) with the pinned torch, numpy, PyYAML, triton and pytest of
+# python/pyproject.toml. Idempotent: a second run is quick.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,17 @@ else
   log "npm packages up to date"
 fi
 
-# 2. Python runtime environment.
+# 2. The build (dist/): the library with type declarations and the bundled CLI that bin/kernelevolve.js
+#    runs; redone only when a TypeScript source is newer than it.
+SOURCES=(index.ts core platforms retrieval tools agents graphs cli)
+if [ ! -f dist/cli-bundle/main.js ] || [ ! -f dist/index.d.ts ] || [ -n "$(find "${SOURCES[@]}" -name '*.ts' -newer dist/cli-bundle/main.js 2>/dev/null | head -n 1)" ]; then
+  log "building dist/ (npm run build)"
+  npm run --silent build
+else
+  log "build up to date"
+fi
+
+# 3. Python runtime environment.
 python_ok() { [ -x .venv/bin/python ] && .venv/bin/python -c "import torch, numpy, pytest" >/dev/null 2>&1; }
 if python_ok; then
   log "python environment ready: $(.venv/bin/python -c 'import torch; print("torch", torch.__version__)')"
@@ -22,9 +33,19 @@ if python_ok; then
 fi
 
 PYTHON=${KERNELEVOLVE_BOOTSTRAP_PYTHON:-python3}
+# The pinned versions of python/pyproject.toml (with its triton and test extras); unpinned without tomllib.
+python_requirements() {
+  "$PYTHON" - 2>/dev/null <<'EOF' || echo "torch numpy pyyaml triton pytest"
+import tomllib
+project = tomllib.load(open("python/pyproject.toml", "rb"))["project"]
+print(" ".join(project["dependencies"] + project["optional-dependencies"]["triton"] + project["optional-dependencies"]["test"]))
+EOF
+}
+REQUIREMENTS=$(python_requirements)
 rm -rf .venv
-log "creating .venv with $PYTHON and installing torch, numpy, triton, pytest through pip"
-if "$PYTHON" -m venv .venv && .venv/bin/pip install --retries 0 --timeout 30 -q torch numpy triton pytest pyyaml; then
+log "creating .venv with $PYTHON and installing $REQUIREMENTS through pip"
+# shellcheck disable=SC2086 # one word per requirement
+if "$PYTHON" -m venv .venv && .venv/bin/pip install --retries 0 --timeout 30 -q $REQUIREMENTS; then
   python_ok && { log "python environment ready (pip)"; exit 0; }
 fi
 
