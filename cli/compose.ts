@@ -8,6 +8,7 @@ import { loadSpecDirectory, loadSpecFile, looksLikeSpecPath } from "../core/spec
 import type { KernelSpec } from "../core/spec.js";
 import type { ContextProvider, Operator, Platform, SelectionPolicy } from "../core/types.js";
 import { createBuiltinPlatforms } from "../platforms/index.js";
+import { fleetRegistry, type FleetSettings } from "../platforms/queue/fleet-platforms.js";
 import { HashingEmbedder } from "../retrieval/hashing-embedder.js";
 import { KnowledgeStore } from "../retrieval/knowledge-store.js";
 import { ExperienceMemory } from "../retrieval/experience-memory.js";
@@ -54,6 +55,8 @@ export interface ComposeOptions {
   defaults?: ProjectDefaults;
   /** More folders of specs (config, --specs-dir). */
   specsDirectories?: string[];
+  /** Evaluate through the fleet queue (docs/fleet.md); undefined: the local runtime. */
+  fleet?: FleetSettings;
 }
 
 /** The assembled product. */
@@ -231,6 +234,9 @@ export async function compose(options: ComposeOptions): Promise<Composition> {
     }
   }
 
+  // With a fleet, every platform is evaluated by workers through the queue; the local ones stay unused here.
+  const fleet = options.fleet ? fleetRegistry(platforms, options.fleet, (id) => origins.get(`platform:${id}`) ?? "built-in") : undefined;
+
   let store: Promise<KnowledgeStore> | undefined;
   const knowledgeStore = () => {
     store ??= (async () => {
@@ -250,7 +256,7 @@ export async function compose(options: ComposeOptions): Promise<Composition> {
 
   return {
     options,
-    platforms,
+    platforms: fleet?.registry ?? platforms,
     operators,
     policies,
     specs,
@@ -292,13 +298,13 @@ export async function compose(options: ComposeOptions): Promise<Composition> {
       ];
     },
     async close() {
-      await Promise.allSettled([builtin.close(), ...pluginPlatforms.map((platform) => platform.close())]);
+      await Promise.allSettled([builtin.close(), ...pluginPlatforms.map((platform) => platform.close()), ...(fleet ? [fleet.client.close()] : [])]);
     },
   };
 }
 
 /** Composes from a CLI context: loads the project config and --plugin modules first. */
-export async function composeForCli(context: CliContext, extra: { specsDirectories?: string[]; model?: ModelConfig } = {}): Promise<Composition> {
+export async function composeForCli(context: CliContext, extra: { specsDirectories?: string[]; model?: ModelConfig; fleet?: Partial<FleetSettings> | false } = {}): Promise<Composition> {
   const project = await loadProjectConfig({ cwd: context.cwd, pluginPaths: context.pluginPaths });
   const model = extra.model ?? (context.model.name ? { name: context.model.name, baseUrl: context.model.baseUrl, apiKey: context.model.apiKey } : undefined);
   return compose({
@@ -313,5 +319,13 @@ export async function composeForCli(context: CliContext, extra: { specsDirectori
     plugins: project.plugins,
     defaults: project.defaults,
     specsDirectories: [...project.specsDirectories, ...(extra.specsDirectories ?? [])],
+    fleet: extra.fleet === false ? undefined : fleetSettings(extra.fleet, context.env, project.fleet),
   });
+}
+
+/** The fleet to evaluate through: --queue/--tag, else KERNELEVOLVE_QUEUE(_TAG), else the config file; none means the local runtime. */
+function fleetSettings(flags: Partial<FleetSettings> | undefined, env: NodeJS.ProcessEnv, config: FleetSettings | undefined): FleetSettings | undefined {
+  const queue = flags?.queue ?? env.KERNELEVOLVE_QUEUE ?? config?.queue;
+  if (!queue) return undefined;
+  return { queue, tag: flags?.tag ?? env.KERNELEVOLVE_QUEUE_TAG ?? config?.tag };
 }

@@ -36,6 +36,11 @@ export const ProjectConfigFileSchema = z
     plugins: z.array(z.string().min(1)).default([]).describe("Paths of plugin modules, relative to the config file"),
     defaults: ProjectDefaultsSchema.default({}).describe("Default ids for runs"),
     specsDirectories: z.array(z.string().min(1)).default([]).describe("More folders of specs, relative to the config file"),
+    fleet: z
+      .object({ queue: z.string().min(1).describe("Redis URL of the evaluation fleet"), tag: z.string().min(1).optional().describe("Hardware tag of the workers to use") })
+      .strict()
+      .optional()
+      .describe("Evaluate through the fleet (kernelevolve worker processes) instead of the local runtime"),
   })
   .strict();
 
@@ -46,6 +51,8 @@ export interface ProjectConfig {
   plugins: LoadedPlugin[];
   defaults: ProjectDefaults;
   specsDirectories: string[];
+  /** The evaluation fleet (docs/fleet.md), when configured. */
+  fleet?: { queue: string; tag?: string };
 }
 
 export const CONFIG_FILE_NAMES = ["kernelevolve.config.ts", "kernelevolve.config.json"] as const;
@@ -122,7 +129,7 @@ function checkUnique(plugins: LoadedPlugin[]): void {
   }
 }
 
-async function readConfigFile(path: string): Promise<{ plugins: LoadedPlugin[]; defaults: ProjectDefaults; specsDirectories: string[] }> {
+async function readConfigFile(path: string): Promise<{ plugins: LoadedPlugin[]; defaults: ProjectDefaults; specsDirectories: string[]; fleet?: { queue: string; tag?: string } }> {
   const directory = dirname(path);
   let data: unknown;
   const inline: LoadedPlugin[] = [];
@@ -152,6 +159,7 @@ async function readConfigFile(path: string): Promise<{ plugins: LoadedPlugin[]; 
     plugins: [...fromPaths, ...inline],
     defaults: parsed.data.defaults,
     specsDirectories: parsed.data.specsDirectories.map((folder) => resolve(directory, folder)),
+    fleet: parsed.data.fleet,
   };
 }
 
@@ -168,5 +176,5 @@ export async function loadProjectConfig(options: { cwd: string; pluginPaths?: st
   for (const path of options.pluginPaths ?? []) fromFlags.push(await loadPluginModule(resolve(options.cwd, path)));
   const plugins = [...fromConfig.plugins, ...fromFlags];
   checkUnique(plugins);
-  return { configPath: present[0], plugins, defaults: fromConfig.defaults, specsDirectories: fromConfig.specsDirectories };
+  return { configPath: present[0], plugins, defaults: fromConfig.defaults, specsDirectories: fromConfig.specsDirectories, fleet: "fleet" in fromConfig ? fromConfig.fleet : undefined };
 }

@@ -34,6 +34,8 @@ Options:
   --threads N            Threads for kernel and reference (default: all cores)
   --min-time-ms MS       Timed for at least this long per size (default 200)
   --specs-dir DIR        Also search this folder for spec ids (repeatable)
+  --queue URL            Evaluate through the fleet at this Redis (kernelevolve worker; docs/fleet.md)
+  --tag TAG              Only fleet workers started with this hardware tag
   --json                 One JSON event per line instead of the progress display
 
 Exit codes: 0 a correct kernel was found, 1 none was, 2 bad usage, 3 platform failure, 130 interrupted.
@@ -70,6 +72,8 @@ export default defineCommand({
           "min-time-ms": { type: "string" },
           "specs-dir": { type: "string", multiple: true, default: [] },
           json: { type: "boolean", default: false },
+          queue: { type: "string" },
+          tag: { type: "string" },
         },
       });
     } catch (error) {
@@ -104,7 +108,7 @@ export default defineCommand({
         ? { name: context.model.name, baseUrl: values["base-url"] ?? context.model.baseUrl, apiKey: context.model.apiKey }
         : undefined;
 
-    const composition = await composeForCli(context, { specsDirectories: values["specs-dir"], model });
+    const composition = await composeForCli(context, { specsDirectories: values["specs-dir"], model, fleet: { queue: values.queue, tag: values.tag } });
     try {
       const { spec } = composition.resolveSpec(positionals[0]);
       const unknownSizes = (values.size ?? []).filter((size) => !(size in spec.sizes));

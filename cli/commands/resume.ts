@@ -18,6 +18,8 @@ its limits. <run> is a run id, a unique prefix of one, 'latest', or a run folder
 Options:
   --model NAME     Model for a run that used the LLM operator (default: the one it used)
   --base-url URL   Endpoint of that model
+  --queue URL      Evaluate through the fleet at this Redis (kernelevolve worker; docs/fleet.md)
+  --tag TAG        Only fleet workers started with this hardware tag
   --json           One JSON event per line instead of the progress display
 `;
 
@@ -28,7 +30,7 @@ export default defineCommand({
   async run(argv, context) {
     let parsed;
     try {
-      parsed = parseArgs({ args: argv, allowPositionals: true, options: { model: { type: "string" }, "base-url": { type: "string" }, json: { type: "boolean", default: false } } });
+      parsed = parseArgs({ args: argv, allowPositionals: true, options: { model: { type: "string" }, "base-url": { type: "string" }, json: { type: "boolean", default: false }, queue: { type: "string" }, tag: { type: "string" } } });
     } catch (error) {
       throw new UserError("bad_usage", `${(error as Error).message}\n${usage.trim()}`);
     }
@@ -43,7 +45,7 @@ export default defineCommand({
     const stored = (config.metadata?.model ?? undefined) as { name?: string; baseUrl?: string } | undefined;
     const name = values.model ?? stored?.name ?? context.model.name;
     const model = name ? { name, baseUrl: values["base-url"] ?? stored?.baseUrl ?? context.model.baseUrl, apiKey: context.model.apiKey } : undefined;
-    const composition = await composeForCli(context, { model });
+    const composition = await composeForCli(context, { model, fleet: { queue: values.queue, tag: values.tag } });
     try {
       const platform = composition.platforms.get(config.platform);
       const availability = await platform.availability();

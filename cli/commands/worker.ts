@@ -75,7 +75,7 @@ export default defineCommand({
       maxStalledCount: maxStalled,
     };
 
-    const composition = await composeForCli(context);
+    const composition = await composeForCli(context, { fleet: false });
     try {
       const platform = composition.platforms.get(platformId);
       const availability = await platform.availability();

@@ -6,3 +6,4 @@ export { listWorkers, type WorkerRegistration } from "./registry.js";
 export { DEFAULT_TAG, queueName, parseQueueName, jobIdFor, evaluationKey } from "./names.js";
 export { parseQueueUrl, redactUrl, createRedisConnection } from "./connection.js";
 export { fleetStatus, type FleetStatus } from "./status.js";
+export { fleetRegistry, type FleetSettings } from "./fleet-platforms.js";
