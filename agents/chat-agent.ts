@@ -1,5 +1,6 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { AIMessage, SystemMessage, type BaseMessage } from "@langchain/core/messages";
+import { AIMessage, AIMessageChunk, SystemMessage, type BaseMessage } from "@langchain/core/messages";
+import type { RunnableConfig } from "@langchain/core/runnables";
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import { UserError } from "../core/errors.js";
 
@@ -33,14 +34,40 @@ export interface ChatAgentOptions {
 export interface ChatAgent {
   readonly tools: StructuredToolInterface[];
   readonly systemPrompt: string;
-  /** The model's next message (text, tool calls or both) for a conversation. */
-  respond(messages: BaseMessage[], signal?: AbortSignal): Promise<AIMessage>;
+  /**
+   * The model's next message (text, tool calls or both) for a conversation. `config` carries the
+   * abort signal and the callbacks through which a streaming caller receives tokens as they come.
+   * `omitted` earlier messages were left out of `messages` to fit the history budget.
+   */
+  respond(messages: BaseMessage[], config?: RunnableConfig & { omitted?: number }): Promise<AIMessage>;
 }
 
 /** Renders the tool list into the system prompt, so even a model with weak tool support sees it. */
 function withToolList(prompt: string, tools: StructuredToolInterface[]): string {
   const lines = tools.map((tool) => `- ${tool.name}: ${tool.description.split("\n")[0]}`);
   return `${prompt}\n\nTools available in this session:\n${lines.join("\n")}`;
+}
+
+/** Splits a streamed message's tool calls into those whose raw JSON arguments parse and those that do not. */
+function strictToolCalls(chunk: AIMessageChunk): { valid: NonNullable<AIMessage["tool_calls"]>; invalid: NonNullable<AIMessage["invalid_tool_calls"]> } {
+  const raw = new Map((chunk.tool_call_chunks ?? []).filter((call) => call.id).map((call) => [call.id!, call.args ?? ""]));
+  const valid: NonNullable<AIMessage["tool_calls"]> = [];
+  const invalid: NonNullable<AIMessage["invalid_tool_calls"]> = [];
+  for (const call of chunk.tool_calls ?? []) {
+    const args = call.id !== undefined ? raw.get(call.id) : undefined;
+    if (args === undefined || args.trim() === "") {
+      valid.push(call);
+      continue;
+    }
+    try {
+      const parsed = JSON.parse(args) as unknown;
+      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) valid.push(call);
+      else invalid.push({ id: call.id, name: call.name, args, error: "the arguments are not a JSON object", type: "invalid_tool_call" });
+    } catch (error) {
+      invalid.push({ id: call.id, name: call.name, args, error: (error as Error).message, type: "invalid_tool_call" });
+    }
+  }
+  return { valid, invalid };
 }
 
 /**
@@ -61,9 +88,29 @@ export function createChatAgent(options: ChatAgentOptions): ChatAgent {
   return {
     tools: options.tools,
     systemPrompt,
-    async respond(messages, signal) {
-      const reply = await bound.invoke([new SystemMessage(systemPrompt), ...messages], { signal });
-      return reply instanceof AIMessage ? reply : new AIMessage({ content: reply.content, tool_calls: reply.tool_calls, id: reply.id });
+    async respond(messages, config = {}) {
+      const { omitted, ...runConfig } = config;
+      const note = omitted ? `\n\n(${omitted} earlier messages of this conversation are not shown, to stay within the history budget; ask the user or call a tool again if you need what they held.)` : "";
+      const reply = await bound.invoke([new SystemMessage(systemPrompt + note), ...messages], runConfig);
+      // (A streamed chunk also passes `instanceof AIMessage`: tell them apart by its raw call chunks.)
+      // The raw provider calls are left out of additional_kwargs: the parsed and unparsable lists hold them.
+      const { tool_calls: _raw, ...additional } = reply.additional_kwargs ?? {};
+      if (!(reply as AIMessageChunk).tool_call_chunks?.length) {
+        return new AIMessage({ content: reply.content, tool_calls: reply.tool_calls, invalid_tool_calls: reply.invalid_tool_calls, additional_kwargs: additional, response_metadata: reply.response_metadata, usage_metadata: reply.usage_metadata, id: reply.id });
+      }
+      // A streamed reply arrives as an aggregated chunk. Its tool calls were parsed leniently (a cut-off
+      // '{"spec": "rmsn' reads as {"spec": "rmsn"}): check each call's raw arguments strictly.
+      const chunk = reply as AIMessageChunk;
+      const strict = strictToolCalls(chunk);
+      return new AIMessage({
+        content: chunk.content,
+        tool_calls: strict.valid,
+        invalid_tool_calls: [...(chunk.invalid_tool_calls ?? []), ...strict.invalid],
+        additional_kwargs: additional,
+        response_metadata: chunk.response_metadata,
+        usage_metadata: chunk.usage_metadata,
+        id: chunk.id,
+      });
     },
   };
 }

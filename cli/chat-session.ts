@@ -3,6 +3,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { ToolInputParsingException, type StructuredToolInterface } from "@langchain/core/tools";
 import { createChatAgent } from "../agents/chat-agent.js";
 import { ChatSession, openChatCheckpointer, type ChatEvent, type ChatTurn } from "../graphs/chat.js";
+import type { HistoryBudget } from "../graphs/chat-history.js";
 import { createKernelTools } from "../tools/kernel-tools.js";
 import type { Composition } from "./compose.js";
 import { KernelActionService, type KernelActionServiceOptions } from "./kernel-actions.js";
@@ -26,6 +27,14 @@ export interface KernelChatOptions {
   /** Budget and evaluation defaults of runs started in the chat. */
   runs?: KernelActionServiceOptions;
   systemPrompt?: string;
+  /** The model's name, for /model. */
+  modelName?: string;
+  /** Builds a chat model by name, for /model NAME (the CLI passes one over the same endpoint). */
+  createModel?: (name: string) => BaseChatModel;
+  /** What each request sends (default: 24k tokens of history, 4k per message). */
+  historyBudget?: HistoryBudget;
+  /** Report the reply's text as `token` events while it streams in (a terminal shows it live). */
+  streamTokens?: boolean;
 }
 
 /** An open chat: send messages (with a model), or use actions/tools directly (offline). */
@@ -41,6 +50,12 @@ export interface KernelChat {
   callTool(name: string, args: Record<string, unknown>): Promise<string>;
   /** Messages of the thread so far. */
   history(): Promise<import("@langchain/core/messages").BaseMessage[]>;
+  /** The model answering now, if any. */
+  readonly modelName?: string;
+  /** Switches to another model by name for the rest of the session (the thread is kept). */
+  setModel(name: string): void;
+  /** Forgets this thread's conversation; runs and their results are kept. */
+  reset(): Promise<void>;
   /** Stops runs still going and closes the conversation store (not the composition). */
   close(): Promise<void>;
 }
@@ -55,10 +70,11 @@ export async function openKernelChat(options: KernelChatOptions): Promise<Kernel
   const tools = [...createKernelTools(actions), ...(await options.composition.extraTools())];
   const threadId = options.threadId ?? "default";
   let session: ChatSession | undefined;
+  let modelName = options.model ? (options.modelName ?? options.model.getName()) : undefined;
   if (options.model) {
     const agent = createChatAgent({ model: options.model, tools, systemPrompt: options.systemPrompt });
     const checkpointer = openChatCheckpointer(options.checkpointPath ?? join(options.composition.options.runsDirectory, "chat", "threads.sqlite"));
-    session = new ChatSession(agent, checkpointer, threadId, options.onEvent);
+    session = new ChatSession(agent, checkpointer, threadId, options.onEvent, 60, { budget: options.historyBudget, streamTokens: options.streamTokens });
   }
   const byName = new Map(tools.map((tool) => [tool.name, tool]));
   return {
@@ -66,6 +82,17 @@ export async function openKernelChat(options: KernelChatOptions): Promise<Kernel
     actions,
     tools,
     hasModel: Boolean(session),
+    get modelName() {
+      return modelName;
+    },
+    setModel(name) {
+      if (!session || !options.createModel) throw new Error("no chat model is configured, so there is none to switch: start the chat with --model (or KERNELEVOLVE_MODEL)");
+      session.setAgent(createChatAgent({ model: options.createModel(name), tools, systemPrompt: options.systemPrompt }));
+      modelName = name;
+    },
+    async reset() {
+      if (session) await session.reset();
+    },
     async send(text, signal) {
       if (!session) throw new Error("no chat model is configured: pass a model (or --model) to chat in free text, or use the slash commands");
       return session.send(text, signal);

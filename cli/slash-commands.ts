@@ -21,6 +21,8 @@ export const SLASH_HELP = `Commands:
   /docs <query>                          search the knowledge base
   /tools                                 list the tools (the model's and plugins')
   /call <tool> <json-args>               call any tool, e.g. /call list_runs {"limit": 3}
+  /model [name]                          show the chat model, or switch to another one
+  /reset                                 forget this thread's conversation (runs are kept)
   /help                                  this help
   /quit                                  leave (runs still going are stopped and can be resumed)`;
 
@@ -111,6 +113,18 @@ async function dispatch(chat: KernelChat, name: string, words: string[], rest: s
       if (!args || typeof args !== "object" || Array.isArray(args)) throw new SlashUsageError("the arguments of /call must be one JSON object, e.g. {\"limit\": 3}");
       return { output: await chat.callTool(toolName, args as Record<string, unknown>) };
     }
+    case "model": {
+      if (!words[0]) return { output: chat.hasModel ? `Model: ${chat.modelName}` : "No chat model is configured (slash commands only)." };
+      try {
+        chat.setModel(words[0]);
+      } catch (error) {
+        throw new SlashUsageError((error as Error).message);
+      }
+      return { output: `Model: ${words[0]} from the next message on (thread '${chat.threadId}' is kept).` };
+    }
+    case "reset":
+      await chat.reset();
+      return { output: `Thread '${chat.threadId}' cleared: the model starts afresh from the next message. Runs and their results are kept.` };
     default:
       throw new SlashUsageError(`unknown command '/${name}'. Type /help for the list.`);
   }

@@ -22,6 +22,15 @@ Global: --plugin PATH loads a plugin module (repeatable); kernelevolve.config.ts
 working directory is read too.
 `;
 
+/** Most characters of a reply or tool result shown in the terminal; the thread keeps the whole text. */
+export const DISPLAY_LIMIT = 4000;
+
+/** A long text cut for the terminal, with a note of how much was left out. */
+export function forDisplay(text: string, limit = DISPLAY_LIMIT): string {
+  if (text.length <= limit) return text;
+  return `${text.slice(0, limit)}\n[... reply cut for display: ${text.length - limit} more of ${text.length} characters; the model sent it all, and only the newest part of long messages is sent back to it]`;
+}
+
 /** One terminal line for a chat event; undefined for events not worth a line. */
 export function formatChatEvent(event: ChatEvent): string | undefined {
   switch (event.type) {
@@ -30,7 +39,11 @@ export function formatChatEvent(event: ChatEvent): string | undefined {
     case "tool-result":
       return `  <- ${event.name}: ${event.content.split("\n")[0].slice(0, 200)}`;
     case "assistant":
-      return event.text;
+      return forDisplay(event.text);
+    case "token":
+      return undefined;
+    case "thread-repaired":
+      return `(repaired thread: ${event.added} tool call(s) had no answer; the model is told they did not run)`;
     case "run-event": {
       const run = event.event;
       if (run.type === "candidate-end") return `[run ${run.runId}] ${run.candidateId} ${run.status}${run.status === "passed" ? ` ${run.fitness.toFixed(2)}x` : `: ${run.reason ?? run.message}`}`;
@@ -64,15 +77,32 @@ export default defineCommand({
     const modelConfig = modelName ? { name: modelName, baseUrl: values["base-url"] ?? context.model.baseUrl, apiKey: context.model.apiKey } : undefined;
     const composition = await composeForCli(context, { specsDirectories: values["specs-dir"] as string[], model: modelConfig });
     const write = (text: string) => context.stdout.write(`${text}\n`);
+    const terminal = Boolean(context.stdout.isTTY && context.stdin.isTTY);
+    // In a terminal the reply streams in token by token (up to the display limit); elsewhere it is
+    // printed once the turn ends, with the prompt after it.
+    let streamed = 0;
+    const createModel = (name: string) => createOpenAIChatModel({ ...modelConfig!, name });
     let chat;
     try {
       chat = await openKernelChat({
         composition,
-        model: modelConfig ? createOpenAIChatModel(modelConfig) : undefined,
+        model: modelConfig ? createModel(modelConfig.name) : undefined,
+        modelName: modelConfig?.name,
+        createModel,
+        streamTokens: terminal,
         threadId: values.thread,
         onEvent: (event) => {
-          // The model's own reply is printed once the turn ends, with the prompt after it.
+          if (event.type === "token") {
+            if (streamed < DISPLAY_LIMIT) context.stdout.write(event.text.slice(0, DISPLAY_LIMIT - streamed));
+            streamed += event.text.length;
+            return;
+          }
           if (event.type === "assistant") return;
+          if (streamed > 0) {
+            // Text streamed before a tool call: end its line.
+            context.stdout.write("\n");
+            streamed = 0;
+          }
           const line = formatChatEvent(event);
           if (line) write(line);
         },
@@ -86,7 +116,6 @@ export default defineCommand({
     const history = await chat.history();
     if (history.length) write(`(continuing thread '${chat.threadId}': ${history.length} earlier messages)`);
 
-    const terminal = Boolean(context.stdout.isTTY && context.stdin.isTTY);
     const lines = createInterface({ input: context.stdin, output: context.stdout, terminal, prompt: "kernelevolve> " });
     let interrupted = false;
     lines.on("SIGINT", () => {
@@ -106,8 +135,12 @@ export default defineCommand({
             write("No model is configured, so plain text has no one to answer it. Set KERNELEVOLVE_MODEL (and KERNELEVOLVE_BASE_URL) or pass --model; meanwhile the slash commands work (/help).");
           } else {
             try {
+              streamed = 0;
               const turn = await chat.send(line);
-              write(turn.reply || "(no reply)");
+              if (streamed > 0) {
+                context.stdout.write(streamed > DISPLAY_LIMIT ? `\n${forDisplay(turn.reply).slice(DISPLAY_LIMIT + 1)}\n` : "\n");
+                streamed = 0;
+              } else write(turn.reply ? forDisplay(turn.reply) : "(no reply)");
             } catch (error) {
               write(`The model call failed: ${(error as Error).message}`);
             }

@@ -2,7 +2,7 @@
 
 Usage: python3 pty-drive.py '<json steps>' command [args...]
 Each step is {"expect": "text", "timeout": seconds} (wait until the output holds the text, counted
-from the previous expect) or {"send": "keys"}. Prints the whole transcript; exits 0 when every
+from the previous expect), {"send": "keys"} or {"sleep": seconds}. Prints the whole transcript; exits 0 when every
 expectation was met and the command exited 0, 2 when an expectation timed out, else the command's code.
 """
 import json
@@ -47,6 +47,11 @@ def pump(seconds: float) -> bool:
 for step in steps:
     if "send" in step:
         os.write(fd, step["send"].encode())
+        continue
+    if "sleep" in step:
+        end = time.time() + step["sleep"]
+        while time.time() < end and pump(0.05):
+            pass
         continue
     deadline = time.time() + step.get("timeout", 60)
     while True:

@@ -19,6 +19,21 @@ export interface FakeServerOptions {
   fallback?: ScriptedAnswer;
 }
 
+/** The first tool call id of the conversation without a tool answer right after its message, if any. */
+function danglingToolCall(messages: { role: string; tool_calls?: { id: string }[]; tool_call_id?: string }[]): string | undefined {
+  for (const [index, message] of messages.entries()) {
+    if (message.role !== "assistant" || !message.tool_calls?.length) continue;
+    const answered = new Set<string>();
+    for (const next of messages.slice(index + 1)) {
+      if (next.role !== "tool") break;
+      answered.add(next.tool_call_id ?? "");
+    }
+    const missing = message.tool_calls.find((call) => !answered.has(call.id));
+    if (missing) return missing.id;
+  }
+  return undefined;
+}
+
 /**
  * A local HTTP server speaking the OpenAI chat-completions protocol, answering from a script.
  * It records every request body so tests can read the prompts the client sent.
@@ -37,6 +52,13 @@ export async function startFakeOpenAIServer(script: ScriptedAnswer[], options: F
       }
       const parsed = JSON.parse(body);
       requests.push(parsed);
+      // As OpenAI does: every assistant tool call must be answered by the tool messages that follow it.
+      const dangling = danglingToolCall(parsed.messages ?? []);
+      if (dangling) {
+        response.writeHead(400, { "content-type": "application/json" });
+        response.end(JSON.stringify({ error: { message: `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${dangling}`, type: "invalid_request_error", code: null } }));
+        return;
+      }
       const answer = answers.shift() ?? options.fallback ?? { status: 500, body: "script exhausted" };
       if ("hangMs" in answer) {
         setTimeout(() => { if (!response.writableEnded) response.writeHead(500).end(); }, answer.hangMs).unref();
