@@ -64,6 +64,7 @@ export const FailureReasonSchema = z.enum([
   "stale_result", // answer does not change with the inputs / reused an earlier result
   "unwritten_output", // output elements still hold the runtime's random canary (a call skipped or deferred its work)
   "hidden_work", // a thread was still alive after a timed block's calls returned
+  "forged_answer", // the candidate wrote to the runtime's answer channel itself
   "precision_downgrade", // error far above the fp32 reference's own error against float64
   "timeout",
   "memory_limit",

@@ -96,6 +96,8 @@ class BlockTimer:
         self._prepare(runs, layout, canary=False)
         for run, letter in zip(runs, letters):
             run.timed(f"R {layout.output_sets} {letter}", limit=run.time_limit * max(1, warmup))
+        # Threads alive now (OpenMP's pool, started by the first parallel region) are the baseline; one more later is hidden work.
+        self.baseline_threads = runs[0].thread_count()
         calls = 1
         for _ in range(CALIBRATION_STEPS):
             layout = self._layout(calls)
@@ -120,7 +122,7 @@ class BlockTimer:
     def time_pair(self, candidate, reference):
         """(candidate stats, reference stats) per call, from alternating blocks (A B B A ...); stops at the first failed check."""
         layout = self._calibrate([candidate, reference], ["c", "r"])
-        baseline_threads = candidate.thread_count()
+        baseline_threads = self.baseline_threads
         samples = {"c": [], "r": []}
         total_ms = 0.0
         blocks = 0

@@ -207,6 +207,10 @@ class CandidateRun:
                 raise self._death()
             if all(state in "TtZX" for state in states.values()):
                 self.frozen = True
+                if self.process.pending_bytes():
+                    self.process.kill()
+                    raise CandidateFailure("forged_answer", "the candidate's process wrote to the runtime's answer channel "
+                                                            "(more answers than commands)", self.process.log_tail())
                 return
             if time.monotonic() > deadline:
                 self.process.kill()

@@ -1,0 +1,182 @@
+"""The trust boundary of measurement (docs/runtime.md, "Trust boundary"): every fixture in tests/fixtures/cheats/trust
+gets the verdict its header promises, on the real runtime with timing on.
+
+Header lines: `Hack:` or `Honest:`, `target: spec <path>`, optional `options: static-checks-off`, and `expect:` one of
+  <correctness|timing|any> <reason>[|<reason>...]  rejected at that stage with one of those reasons;
+  passes [faster-than N]                           passes (with a re-verified speed-up above N);
+  passes same-timing <baseline>                    passes, candidate time within 3x of the honest baseline's;
+  passes same-reference <baseline>                 passes, reference time below 2x the baseline run's (the attack made it 2.7x);
+  passes no-gain <baseline>                        passes, and is not 3x faster than its honest baseline (a memo hit would be 20x).
+"""
+import os
+import re
+
+import pytest
+
+from kernelevolve_runtime.candidate_run import CandidateRun, task_states
+from kernelevolve_runtime.evaluator import SET_BUDGET_BYTES, strict_filter_program
+from kernelevolve_runtime.kernelbench.hack_checks import HACK_CHECKS
+from kernelevolve_runtime.native_harness import harness_path
+from kernelevolve_runtime.protocol import parse_options
+from kernelevolve_runtime.runtime import Runtime
+from kernelevolve_runtime.shared_arena import Layout, SetShape, arena_capacity, fresh_generator
+from kernelevolve_runtime.spec import load_spec, normalize_spec
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+FOLDER = os.path.join(ROOT, "tests", "fixtures", "cheats", "trust")
+LANGUAGES = {".py": "python", ".cpp": "cpp"}
+OPTIONS = {"trials": 3, "minTimeMs": 20, "warmup": 1, "minRepetitions": 3, "maxRepetitions": 50, "timeLimitSeconds": 30}
+
+
+def header(name):
+    source = open(os.path.join(FOLDER, name), encoding="utf-8").read()
+    prefix = "#" if name.endswith(".py") else "//"
+    fields = {}
+    for line in source.splitlines():
+        if not line.startswith(prefix):
+            break
+        key, _, value = line[len(prefix):].strip().partition(":")
+        fields[key.strip().lower()] = value.strip()
+    return source, fields
+
+
+NAMES = sorted(name for name in os.listdir(FOLDER) if os.path.splitext(name)[1] in LANGUAGES)
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory):
+    runtime = Runtime(cache_dir=str(tmp_path_factory.mktemp("compile-cache")))
+    runtime.sandbox.start()
+    yield runtime
+    runtime.close()
+
+
+def evaluate(runtime, name):
+    source, fields = header(name)
+    spec = load_spec(os.path.join(ROOT, fields["target"].split(" ", 1)[1]))
+    options = dict(OPTIONS, sizes=[list(spec["sizes"])[-1]])
+    if "static-checks-off" in fields.get("options", ""):
+        options["staticChecks"] = {check: "off" for check in HACK_CHECKS}
+    candidate = {"language": LANGUAGES[os.path.splitext(name)[1]], "source": source, "compileFlags": []}
+    return runtime.evaluate(spec, "cpu", candidate, parse_options(options))
+
+
+def test_every_attack_class_has_two_fixtures_of_different_form_and_each_names_its_hack():
+    classes = {}
+    for name in NAMES:
+        source, fields = header(name)
+        assert re.match(r"^(#|//) (Hack|Honest): \w", source.splitlines()[0]), name
+        assert "expect" in fields and fields["target"].startswith("spec "), name
+        match = re.match(r"cpp_([a-f])_", name)
+        if match:
+            classes.setdefault(match.group(1), []).append(name)
+    assert all(len(classes.get(letter, [])) >= 2 for letter in "abcdef"), classes
+    assert {name[:7] for name in NAMES if name.startswith("model_")} >= {"model_a", "model_b", "model_f"}
+
+
+def _medians(runtime, name, rounds=2):
+    """(candidate, reference) medians (ms) of the best of `rounds` evaluations (all must pass); the machine's noise is large."""
+    candidate, reference = [], []
+    for _ in range(rounds):
+        result = evaluate(runtime, name)
+        assert result["status"] == "passed", (name, result.get("reason"), result["message"])
+        candidate.append(result["timings"][0]["candidate"]["medianMs"])
+        reference.append(result["timings"][0]["reference"]["medianMs"])
+    return min(candidate), min(reference)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fixture_gets_the_verdict_its_header_promises(runtime, name):
+    _, fields = header(name)
+    expect = fields["expect"].split()
+    if expect[0] != "passes":
+        result = evaluate(runtime, name)
+        stage, reasons = expect[0], expect[1].split("|")
+        assert result["status"] == "failed", (name, result["message"], result["timings"])
+        assert result.get("reason") in reasons and stage in ("any", result["stage"]), (result["stage"], result.get("reason"), result["message"])
+        return
+    if len(expect) == 1:
+        result = evaluate(runtime, name)
+        assert result["status"] == "passed", (result.get("reason"), result["message"], result["log"][-1500:])
+        return
+    kind, argument = expect[1], expect[2]
+    if kind == "faster-than":
+        result = evaluate(runtime, name)
+        assert result["status"] == "passed", (result.get("reason"), result["message"])
+        assert result["speedup"] > float(argument) and {"reverified", "retimed"} <= set(result["flags"]), (result["speedup"], result["flags"])
+        return
+    # Against the honest baseline, best of two or three each, so a busy machine's noise hits both alike.
+    rounds = 3 if kind == "same-reference" else 2
+    attack_candidate, attack_reference = _medians(runtime, name, rounds)
+    honest_candidate, honest_reference = _medians(runtime, argument, rounds)
+    if kind == "same-timing":
+        assert honest_candidate / 3 < attack_candidate < 3 * honest_candidate, (attack_candidate, honest_candidate)
+    elif kind == "same-reference":
+        assert attack_reference < 2 * honest_reference, (attack_reference, honest_reference)
+    elif kind == "no-gain":
+        assert attack_candidate > honest_candidate / 3, (attack_candidate, honest_candidate)
+    else:
+        raise AssertionError(f"unknown expectation {kind}")
+
+
+FORK_IN_CONSTRUCTOR = r"""
+#include <cstdint>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static bool forked = false;
+
+__attribute__((constructor)) static void try_fork() {
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    if (child > 0) { forked = true; waitpid(child, nullptr, 0); }
+}
+
+extern "C" void kernel(const float* x, const float* bias, float* y, int64_t R, int64_t D, double alpha) {
+    for (int64_t i = 0; i < R * D; ++i) y[i] = forked ? 0.0f : x[i] * static_cast<float>(alpha) + bias[i % D];
+}
+"""
+
+
+def test_the_harness_installs_the_strict_filter_before_the_candidate_constructors_run(runtime):
+    if not runtime.sandbox.capabilities()["syscallFilter"]:
+        pytest.skip("this host grants no system-call filter")
+    spec = load_spec(os.path.join(ROOT, "tests", "fixtures", "cpu", "scale-bias.json"))
+    options = parse_options({**OPTIONS, "timing": False, "staticChecks": {check: "off" for check in HACK_CHECKS}})
+    result = runtime.evaluate(spec, "cpu", {"language": "cpp", "source": FORK_IN_CONSTRUCTOR, "compileFlags": []}, options)
+    # The kernel writes zeros if its constructor could fork: passing means fork was refused before dlopen returned.
+    assert result["status"] == "passed", (result.get("reason"), result["message"])
+
+
+def test_the_harness_is_frozen_between_exchanges_and_timed_by_the_runtime(runtime, tmp_path):
+    spec = normalize_spec(load_spec(os.path.join(ROOT, "tests", "fixtures", "cpu", "scale-bias.json")))
+    platform = runtime.platform("cpu")
+    candidate = {"language": "cpp", "source": header("cpp_honest_scale_bias.cpp")[0], "compileFlags": []}
+    options = parse_options(dict(OPTIONS))
+    artifact = platform.compile(candidate, options, runtime.sandbox).artifact
+    run = CandidateRun(runtime.sandbox, platform, spec, options, "cpp", artifact, arena_bytes=arena_capacity(spec, ["large"], SET_BUDGET_BYTES, SET_BUDGET_BYTES),
+                       harness=harness_path(platform.cache_dir, spec), strict_filter=strict_filter_program(runtime.sandbox))
+    try:
+        assert set(task_states(run.pid).values()) <= set("Tt"), "frozen after start-up"
+        layout = Layout(SetShape(spec, "large"), 2, 8)
+        run.command(layout.command())
+        import torch
+
+        from kernelevolve_runtime.inputs import generate_input_sets
+
+        inputs = generate_input_sets(spec, "large", 7, 2)
+        run.arena.write_inputs(layout, inputs)
+        run.arena.fill_canary(layout, fresh_generator())
+        elapsed = run.timed("R 8 c")
+        assert elapsed > 0 and set(task_states(run.pid).values()) <= set("Tt"), "frozen after a timed block"
+        outputs = run.arena.read_outputs(layout)[0]
+        for call in range(8):
+            expected = inputs[0][call % 2] * 2.0 + inputs[1][call % 2]
+            assert torch.allclose(outputs[call], expected), call
+        assert run.arena.inputs_changed(layout) is None
+        # A seventh call set left out: its canary is still there, and the runtime sees it.
+        run.arena.fill_canary(layout, fresh_generator())
+        run.timed("R 7 c")
+        assert not bool(run.arena.unwritten(layout, 0)[:7].any()) and bool(run.arena.unwritten(layout, 0)[7].all())
+    finally:
+        run.close()
