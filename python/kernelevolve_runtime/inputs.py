@@ -61,13 +61,23 @@ def _values(init, dtype, shape, dimensions, generator):
     raise ValueError(f"unknown init kind '{kind}'")
 
 
-def generate_inputs(spec, size_name, seed):
-    """Builds the input tensors (CPU, contiguous) for one size and seed, in the spec's order."""
+def generate_inputs(spec, size_name, seed, device=None):
+    """Builds the input tensors (contiguous) for one size and seed, in the spec's order.
+
+    device=None: on the host from numpy streams (the values every earlier version produced, bit for bit).
+    device='cuda', 'cuda:1', 'cpu', ...: drawn directly on that device from torch generators of that device, with the
+    same distributions and the same seeding rule but not the same values as the host streams (offsets tensors, which
+    are small, are drawn on the host and copied, so they are identical). KernelBench problems run their own get_inputs
+    with that device as the default device, seeded as KernelBench seeds them (torch.manual_seed).
+    At KernelBench's full sizes this is what keeps a correctness trial from spending 15 s per input on the host.
+    """
     if spec.get("kernelbench"):
         # Imported KernelBench problems draw their inputs from the problem's own get_inputs (kernelbench/generator.py).
         from .kernelbench.generator import generate_problem_inputs
 
-        return generate_problem_inputs(spec, size_name, seed)
+        return generate_problem_inputs(spec, size_name, seed, device=device)
+    if device is not None:
+        return _generate_on_device(spec, size_name, seed, torch.device(device))
     dimensions = spec["sizes"][size_name]
     tensors = []
     for index, tensor_spec in enumerate(spec["inputs"]):
@@ -75,6 +85,62 @@ def generate_inputs(spec, size_name, seed):
         generator = _random_state(seed, size_name, index)
         values = _values(tensor_spec.get("init"), tensor_spec["dtype"], shape, dimensions, generator)
         tensors.append(_as_tensor(values, tensor_spec["dtype"], shape))
+    return tensors
+
+
+def _device_seed(seed, size_name, index):
+    """A 63-bit torch seed from (seed, size, input index) through the host path's SeedSequence: stable across processes."""
+    size_key = int.from_bytes(size_name.encode("utf-8")[:8].ljust(8, b"\0"), "little")
+    state = np.random.SeedSequence([seed & 0xFFFFFFFFFFFFFFFF, size_key, index]).generate_state(2, np.uint32)
+    return (int(state[0]) | (int(state[1]) << 32)) & 0x7FFFFFFFFFFFFFFF
+
+
+def _device_values(init, dtype_name, shape, dimensions, generator, device):
+    """One input drawn on `device` (see generate_inputs); float kinds draw in float32 (float64 for float64 tensors)."""
+    kind = init.get("kind") if init else ("normal" if dtype_name in FLOAT_DTYPES else ("binary" if dtype_name == "bool" else "integers"))
+    work = torch.float64 if dtype_name == "float64" else torch.float32
+    if kind == "normal":
+        values = torch.randn(shape, generator=generator, device=device, dtype=work)
+        mean, std = (float(init.get("mean", 0.0)), float(init.get("std", 1.0))) if init else (0.0, 1.0)
+        if std != 1.0:
+            values.mul_(std)
+        if mean != 0.0:
+            values.add_(mean)
+    elif kind == "uniform":
+        low, high = float(init.get("low", 0.0)), float(init.get("high", 1.0))
+        values = torch.rand(shape, generator=generator, device=device, dtype=work).mul_(high - low).add_(low)
+    elif kind == "integers":
+        low = int(evaluate_shape_expression(init.get("low", 0), dimensions)) if init else 0
+        high = int(evaluate_shape_expression(init["high"], dimensions)) if init else 10
+        if high <= low:
+            raise ValueError(f"integers init needs high > low, got low={low} high={high}")
+        values = torch.randint(low, high, shape, generator=generator, device=device, dtype=torch.int64)
+    elif kind == "binary":
+        probability = float(init.get("probability", 0.5) if init else 0.5)
+        values = torch.rand(shape, generator=generator, device=device, dtype=torch.float32) < probability
+    elif kind == "constant":
+        values = torch.full(shape, float(init["value"]), device=device, dtype=work)
+    else:
+        raise ValueError(f"unknown init kind '{kind}'")
+    if dtype_name == "bool":
+        return (values != 0).contiguous()
+    return values.to(TORCH_DTYPES[dtype_name]).contiguous()
+
+
+def _generate_on_device(spec, size_name, seed, device):
+    dimensions = spec["sizes"][size_name]
+    tensors = []
+    for index, tensor_spec in enumerate(spec["inputs"]):
+        shape = resolve_shape(tensor_spec["shape"], dimensions)
+        init = tensor_spec.get("init")
+        if init and init.get("kind") == "offsets":
+            # Small and order-sensitive: the host path's values, copied.
+            values = _values(init, tensor_spec["dtype"], shape, dimensions, _random_state(seed, size_name, index))
+            tensors.append(_as_tensor(values, tensor_spec["dtype"], shape).to(device))
+            continue
+        generator = torch.Generator(device=device)
+        generator.manual_seed(_device_seed(seed, size_name, index))
+        tensors.append(_device_values(init, tensor_spec["dtype"], list(shape), dimensions, generator, device))
     return tensors
 
 

@@ -20,15 +20,29 @@ def _namespace(module, values):
     return namespace
 
 
-def generate_problem_inputs(spec, size_name, seed):
-    """The tensors get_inputs() returns at the size's constants with torch seeded by `seed` (CPU, contiguous); trailing numbers are the spec's scalars."""
+def generate_problem_inputs(spec, size_name, seed, device=None):
+    """The tensors get_inputs() returns at the size's constants with torch seeded by `seed`; trailing numbers are the spec's scalars.
+
+    device=None: on the host (CPU, contiguous), as before. device='cuda' (or any torch device): get_inputs runs with that
+    device as torch's default device, so `torch.rand(batch, dim)` draws there from that device's generator, seeded by the
+    same torch.manual_seed (KernelBench's own set_seed seeds the CPU and CUDA generators alike); tensors a problem creates
+    on an explicit device are moved. The values differ from the host's (another generator), the distributions do not.
+    """
     origin = spec["kernelbench"]
     namespace = _namespace(origin["module"], spec["sizes"][size_name])
-    # fork_rng keeps the caller's global generator untouched; get_inputs draws from the global one.
-    with torch.random.fork_rng():
+    target = None if device is None else torch.device(device)
+    devices = []
+    if target is not None and target.type == "cuda":
+        devices = [target.index if target.index is not None else torch.cuda.current_device()]
+    # fork_rng keeps the caller's global generators untouched; get_inputs draws from the global ones.
+    with torch.random.fork_rng(devices=devices):
         torch.manual_seed(int(seed) & 0xFFFF_FFFF_FFFF)
-        tensors, _ = split_scalars(namespace["get_inputs"]())
+        if target is None:
+            tensors, _ = split_scalars(namespace["get_inputs"]())
+        else:
+            with target:
+                tensors, _ = split_scalars(namespace["get_inputs"]())
     expected = len(spec["inputs"])
     if len(tensors) != expected or not all(isinstance(tensor, torch.Tensor) for tensor in tensors):
         raise ValueError(f"get_inputs() of {origin.get('file', 'the problem')} returned {len(tensors)} tensors at size '{size_name}'; the spec declares {expected}")
-    return [tensor.detach().cpu().contiguous() for tensor in tensors]
+    return [tensor.detach().to(target if target is not None else "cpu").contiguous() for tensor in tensors]
