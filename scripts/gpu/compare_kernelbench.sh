@@ -7,7 +7,7 @@
 # Writes to $OUT: compare.json, compare.md, kernelbench.json, project.json, project-profile.json, stages.json, compare.log.
 # Usage: OUT=/path bash scripts/gpu/compare_kernelbench.sh
 #   PYTHON=python3  PROJECT_TIMEOUT=300 (seconds for the project's evaluate)  TRIALS=5  PERF_TRIALS=100
-#   PROJECT_OPTIONS='{"trials": 5}'  SKIP_STAGES=1  SIZES=small,bench (project sizes; default all of the spec's)
+#   PROJECT_OPTIONS='{"trials": 5}'  SKIP_STAGES=1  STAGES_TIMEOUT=150  SIZES=small,bench (project sizes; default all of the spec's)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 : "${OUT:?set OUT to the folder for results}"
@@ -57,7 +57,7 @@ echo "project exit $project_status wall ${project_wall}s (124 = timed out)" | te
 
 if [ -z "${SKIP_STAGES:-}" ]; then
   echo "== $(date -u +%T) stage profile (one trial's steps at the bench size)" | tee -a "$LOG"
-  timeout 300 "$PYTHON" scripts/gpu/profile_stages.py --spec "$WORK/relu.json" --size bench \
+  timeout "${STAGES_TIMEOUT:-150}" "$PYTHON" scripts/gpu/profile_stages.py --spec "$WORK/relu.json" --size bench \
     --candidate "$HERE/relu_modelnew_triton.py" --out "$OUT/stages.json" --repeat 1 >>"$LOG" 2>&1
   echo "stages exit $?" | tee -a "$LOG"
 fi

@@ -16,17 +16,18 @@ if ! (cd "$_ke_carry" && grep -E ' (node\.xz|node_modules\.tar\.xz)$' MANIFEST |
   echo "unpack.sh: .carry does not match its MANIFEST (partial copy?)" >&2
   return 2 2>/dev/null || exit 2
 fi
+_ke_unxz() { if command -v xz >/dev/null; then xz -dc "$1"; else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi; }
 mkdir -p "$NODE_HOME/bin"
 if [ ! -x "$NODE_HOME/bin/node" ]; then
-  xz -dc "$_ke_carry/node.xz" > "$NODE_HOME/bin/node.tmp" && chmod 755 "$NODE_HOME/bin/node.tmp" && mv "$NODE_HOME/bin/node.tmp" "$NODE_HOME/bin/node"
+  _ke_unxz "$_ke_carry/node.xz" > "$NODE_HOME/bin/node.tmp" && chmod 755 "$NODE_HOME/bin/node.tmp" && mv "$NODE_HOME/bin/node.tmp" "$NODE_HOME/bin/node"
 fi
 _ke_stamp="$(sha256sum "$_ke_carry/node_modules.tar.xz" | cut -d' ' -f1)"
 if [ "$(cat "$_ke_root/node_modules/.kernelevolve-carry" 2>/dev/null)" != "$_ke_stamp" ]; then
   rm -rf "$_ke_root/node_modules"
-  xz -dc "$_ke_carry/node_modules.tar.xz" | tar -C "$_ke_root" -xf -
+  _ke_unxz "$_ke_carry/node_modules.tar.xz" | tar -C "$_ke_root" -xf -
   echo "$_ke_stamp" > "$_ke_root/node_modules/.kernelevolve-carry"
 fi
 export PATH="$NODE_HOME/bin:$PATH"
 export KERNELEVOLVE_PYTHON="${KERNELEVOLVE_PYTHON:-$(command -v python3)}"
 echo "unpack.sh: node $("$NODE_HOME/bin/node" --version) at $NODE_HOME/bin; KERNELEVOLVE_PYTHON=$KERNELEVOLVE_PYTHON"
-unset _ke_root _ke_carry _ke_stamp
+unset _ke_root _ke_carry _ke_stamp; unset -f _ke_unxz
