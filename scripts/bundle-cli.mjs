@@ -22,8 +22,9 @@ await build({
   platform: "node",
   target: "node20",
   chunkNames: "chunks/[name]-[hash]",
-  // Packages with native addons (or optional native parts) load from node_modules as usual.
-  external: ["better-sqlite3", "hnswlib-node", "bullmq", "ioredis", "msgpackr", "msgpackr-extract", "tsx", "tsx/*"],
+  // Packages with native addons load from node_modules as usual (msgpackr-extract is bullmq's optional
+  // one), and so does tsx, an optional peer dependency for TypeScript plugins.
+  external: ["better-sqlite3", "hnswlib-node", "msgpackr-extract", "tsx", "tsx/*"],
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
   banner: { js: 'import { createRequire as __kernelevolveCreateRequire } from "node:module"; const require = __kernelevolveCreateRequire(import.meta.url);' },
   logLevel: "warning",
