@@ -38,10 +38,37 @@ export interface ModelReply {
   attempts: number;
 }
 
+/** A retry about to happen, for progress displays and the run's event log. */
+export interface ModelRetry {
+  model: string;
+  attempt: number;
+  delayMs: number;
+  message: string;
+}
+
 /** A chat model with retries and accounting. */
 export interface ModelClient {
   readonly id: string;
-  complete(messages: BaseMessage[], signal?: AbortSignal): Promise<ModelReply>;
+  complete(messages: BaseMessage[], signal?: AbortSignal, hooks?: { onRetry?: (retry: ModelRetry) => void }): Promise<ModelReply>;
+}
+
+/**
+ * Runs `work` with a signal of its own that follows `signal`. Libraries that add an abort listener
+ * per request and never remove it (the OpenAI SDK does) then add it to this short-lived signal, not
+ * to the run's, which would otherwise collect one listener per model call
+ * (MaxListenersExceededWarning) for the whole run.
+ */
+export async function withChildSignal<T>(signal: AbortSignal | undefined, work: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  if (!signal) return work(undefined);
+  const child = new AbortController();
+  const forward = () => child.abort(signal.reason);
+  if (signal.aborted) child.abort(signal.reason);
+  else signal.addEventListener("abort", forward, { once: true });
+  try {
+    return await work(child.signal);
+  } finally {
+    signal.removeEventListener("abort", forward);
+  }
 }
 
 /** Builds a LangChain ChatOpenAI for one endpoint; retries are ours, so the SDK's are off. */
@@ -58,10 +85,52 @@ export function createOpenAIChatModel(config: ModelConfig): BaseChatModel {
   });
 }
 
+/**
+ * Failures that another try of the same request will not cure, by kind: the key is refused (auth),
+ * the endpoint cannot be reached (unreachable), the account is out of credit (quota).
+ */
+export type ModelFailureKind = "auth" | "unreachable" | "quota";
+
+/** The text of an error and of its causes, for classification. */
+function describeChain(error: unknown): string {
+  const parts: string[] = [];
+  let current = error as { name?: string; code?: unknown; message?: string; cause?: unknown; error?: { code?: unknown; type?: unknown } } | undefined;
+  for (let depth = 0; current && depth < 5; depth++) {
+    parts.push(`${current.name ?? ""} ${String(current.code ?? "")} ${current.message ?? ""} ${String(current.error?.code ?? "")} ${String(current.error?.type ?? "")}`);
+    current = current.cause as typeof current;
+  }
+  return parts.join(" | ");
+}
+
+function statusCode(error: unknown): number | undefined {
+  const candidate = error as { status?: number; cause?: { status?: number } };
+  const status = candidate?.status ?? candidate?.cause?.status;
+  return typeof status === "number" ? status : undefined;
+}
+
+/** The kind of a model failure that retrying does not cure, or undefined for any other failure. */
+export function modelFailureKind(error: unknown): ModelFailureKind | undefined {
+  const status = statusCode(error);
+  const text = describeChain(error);
+  if (status === 401 || status === 403) return "auth";
+  if (/insufficient_quota|exceeded your current quota|billing/i.test(text)) return "quota";
+  if (status === undefined && /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|Connection error/i.test(text)) return "unreachable";
+  return undefined;
+}
+
+/** What each kind of failure means for the person running KernelEvolve. */
+export const FAILURE_ADVICE: Record<ModelFailureKind, string> = {
+  auth: "the endpoint refused the API key: set KERNELEVOLVE_API_KEY (or OPENAI_API_KEY) to a valid key",
+  unreachable: "the endpoint cannot be reached: check --base-url (KERNELEVOLVE_BASE_URL) and that the server runs",
+  quota: "the account is out of quota: add credit or use another key or model",
+};
+
 /** True for failures worth retrying: rate limits, server errors, timeouts and dropped connections. */
 export function isRetryable(error: unknown): boolean {
   const candidate = error as { status?: number; code?: string; name?: string; message?: string; cause?: unknown; lc_error_code?: string };
-  const status = candidate?.status ?? (candidate?.cause as { status?: number } | undefined)?.status;
+  const kind = modelFailureKind(error);
+  if (kind === "auth" || kind === "quota") return false;
+  const status = statusCode(error);
   if (typeof status === "number") return status === 408 || status === 409 || status === 429 || status >= 500;
   const text = `${candidate?.name ?? ""} ${candidate?.code ?? ""} ${candidate?.lc_error_code ?? ""} ${candidate?.message ?? ""}`;
   return /timeout|timed out|connection error|ECONNRESET|ECONNREFUSED|EPIPE|socket hang up|rate limit|429|5\d\d|APIConnection|AbortError/i.test(text);
@@ -74,8 +143,15 @@ function statusOf(error: unknown): string {
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => { clearTimeout(timer); reject(new ModelError("aborted", "model call stopped")); }, { once: true });
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new ModelError("aborted", "model call stopped"));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
   });
 
 /** Wraps a LangChain chat model with retries, backoff and token/cost accounting. */
@@ -86,11 +162,11 @@ export function createModelClient(
   const retry = RetryPolicySchema.parse(options.retry ?? {});
   return {
     id: options.id,
-    async complete(messages, signal) {
+    async complete(messages, signal, hooks) {
       let lastError: unknown;
       for (let attempt = 1; attempt <= retry.attempts; attempt++) {
         try {
-          const message = await model.invoke(messages, { signal });
+          const message = await withChildSignal(signal, (own) => model.invoke(messages, { signal: own }));
           const usage = (message as { usage_metadata?: { input_tokens?: number; output_tokens?: number } }).usage_metadata;
           const text = typeof message.content === "string"
             ? message.content
@@ -106,12 +182,14 @@ export function createModelClient(
           if (!isRetryable(error) || attempt === retry.attempts) break;
           const delay = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** (attempt - 1));
           options.onRetry?.(attempt, error, delay);
+          hooks?.onRetry?.({ model: options.id, attempt, delayMs: delay, message: statusOf(error) });
           await sleep(delay, signal);
         }
       }
+      const kind = modelFailureKind(lastError);
       throw new ModelError(
-        isRetryable(lastError) ? "model_unavailable" : "model_request_failed",
-        `model ${options.id} failed: ${statusOf(lastError)}`,
+        kind ? `model_${kind}` : isRetryable(lastError) ? "model_unavailable" : "model_request_failed",
+        `model ${options.id} failed: ${statusOf(lastError)}${kind ? ` (${FAILURE_ADVICE[kind]})` : ""}`,
         { cause: lastError },
       );
     },
@@ -133,7 +211,7 @@ export function createModelEnsemble(members: { client: ModelClient; weight: numb
   return {
     id: members.map((member) => member.client.id).join("+"),
     pick,
-    complete: (messages, signal) => pick(Math.random).complete(messages, signal),
+    complete: (messages, signal, hooks) => pick(Math.random).complete(messages, signal, hooks),
   };
 }
 

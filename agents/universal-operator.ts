@@ -3,7 +3,7 @@ import type { Operator, OperatorContext, Proposal } from "../core/types.js";
 import { ModelError } from "../core/errors.js";
 import { extractCode } from "./code-extraction.js";
 import { buildPrompt, type PromptBudget, type PromptTemplates } from "./prompt-builder.js";
-import type { ModelClient } from "./models.js";
+import { FAILURE_ADVICE, modelFailureKind, type ModelClient, type ModelFailureKind } from "./models.js";
 
 /** Options of the LLM universal operator. */
 export interface UniversalOperatorOptions {
@@ -13,7 +13,15 @@ export interface UniversalOperatorOptions {
   budget?: Partial<PromptBudget>;
   /** Model calls of one generation made at once. */
   concurrency?: number;
+  /**
+   * Consecutive failed model calls of one kind (auth, unreachable, quota) after which the operator
+   * gives up with a ModelError that ends the run, instead of recording failed candidates forever.
+   */
+  giveUpAfter?: number;
 }
+
+/** Error codes of the ModelErrors that end a run (the model cannot be used as configured). */
+export const FATAL_MODEL_CODES = ["model_auth", "model_unreachable", "model_quota"] as const;
 
 /**
  * The universal operator: one LLM role whose prompt is synthesised per step from the spec, the
@@ -23,12 +31,18 @@ export interface UniversalOperatorOptions {
 export function createUniversalOperator(options: UniversalOperatorOptions): Operator {
   const budget: PromptBudget = { totalTokens: 12_000, retrievedTokens: 2_000, ...options.budget };
   const concurrency = Math.max(1, options.concurrency ?? 4);
+  const giveUpAfter = Math.max(1, options.giveUpAfter ?? 3);
+  // Failures of one kind in a row, over the whole run (reset by any reply).
+  let streak: { kind: ModelFailureKind; count: number; last: string } | undefined;
+  let gaveUp: ModelError | undefined;
 
   async function proposeOne(context: OperatorContext, index: number): Promise<Proposal> {
     // Each child of a generation gets its own parent group when the policy chose several.
     const parents = context.parents.length > 1 && context.memoryMode !== "combine" ? [context.parents[index % context.parents.length]] : context.parents;
     const stepContext: OperatorContext = { ...context, parents };
-    const prompt = await buildPrompt(stepContext, options.templates, budget);
+    if (gaveUp) throw gaveUp;
+    const built = await buildPrompt(stepContext, options.templates, budget);
+    const prompt = context.note ? { ...built, user: `${built.user}\n\n${context.note}` } : built;
     const client = options.model.pick ? options.model.pick(context.random) : options.model;
     const parentIds = parents.map((parent) => parent.id);
     const base = {
@@ -41,11 +55,21 @@ export function createUniversalOperator(options: UniversalOperatorOptions): Oper
     };
     let reply;
     try {
-      reply = await client.complete([new SystemMessage(prompt.system), new HumanMessage(prompt.user)], context.signal);
+      reply = await client.complete([new SystemMessage(prompt.system), new HumanMessage(prompt.user)], context.signal, { onRetry: context.onRetry });
     } catch (error) {
       if (error instanceof ModelError && error.code === "aborted") throw error;
+      if (context.signal?.aborted) throw error;
+      const kind = modelFailureKind((error as Error).cause ?? error) ?? (error instanceof ModelError && error.code.startsWith("model_") ? (error.code.slice(6) as ModelFailureKind) : undefined);
+      if (kind && kind in FAILURE_ADVICE) {
+        streak = streak?.kind === kind ? { kind, count: streak.count + 1, last: (error as Error).message } : { kind, count: 1, last: (error as Error).message };
+        if (streak.count >= giveUpAfter) {
+          gaveUp ??= new ModelError(`model_${kind}`, `model ${kind}: ${streak.count} model calls in a row failed the same way; ${FAILURE_ADVICE[kind]} (last: ${streak.last})`, { cause: error });
+          throw gaveUp;
+        }
+      } else streak = undefined;
       return { ...base, source: "", failure: `model call failed: ${(error as Error).message}` };
     }
+    streak = undefined;
     const common = { ...base, reply: reply.text, tokens: reply.tokens, costUsd: reply.costUsd, model: reply.model };
     const extraction = extractCode(reply.text, context.platform.language, parents[0]?.source);
     if (!extraction.ok) return { ...common, source: "", failure: `no usable code in the reply: ${extraction.reason}` };

@@ -18,6 +18,8 @@ export const EXIT_CODES = {
   usage: 2,
   platform: 3,
   system: 4,
+  /** The model could not be used (refused key, unreachable endpoint, no quota). */
+  model: 5,
   interrupted: 130,
 } as const;
 

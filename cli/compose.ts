@@ -306,7 +306,10 @@ export async function compose(options: ComposeOptions): Promise<Composition> {
 /** Composes from a CLI context: loads the project config and --plugin modules first. */
 export async function composeForCli(context: CliContext, extra: { specsDirectories?: string[]; model?: ModelConfig; fleet?: Partial<FleetSettings> | false } = {}): Promise<Composition> {
   const project = await loadProjectConfig({ cwd: context.cwd, pluginPaths: context.pluginPaths });
-  const model = extra.model ?? (context.model.name ? { name: context.model.name, baseUrl: context.model.baseUrl, apiKey: context.model.apiKey } : undefined);
+  const chosen = extra.model ?? (context.model.name ? { name: context.model.name, baseUrl: context.model.baseUrl, apiKey: context.model.apiKey } : undefined);
+  // Prices come from the config's `models` entry for the model, unless the command line set them.
+  const price = chosen ? project.models?.[chosen.name] : undefined;
+  const model = chosen && price ? { ...price, ...chosen } : chosen;
   return compose({
     root: context.root,
     cwd: context.cwd,

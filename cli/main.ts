@@ -66,7 +66,7 @@ export async function main(argv: string[], context: CliContext = createCliContex
   } catch (error) {
     if (error instanceof KernelEvolveError) {
       context.stderr.write(`kernelevolve ${name}: ${error.message}\n`);
-      return error.fault === "user" ? EXIT_CODES.usage : error.fault === "platform" ? EXIT_CODES.platform : EXIT_CODES.system;
+      return error.fault === "user" ? EXIT_CODES.usage : error.fault === "platform" ? EXIT_CODES.platform : error.fault === "model" ? EXIT_CODES.model : EXIT_CODES.system;
     }
     context.stderr.write(`kernelevolve ${name}: internal error: ${(error as Error).stack ?? String(error)}\n`);
     return EXIT_CODES.system;

@@ -36,6 +36,17 @@ export const ProjectConfigFileSchema = z
     plugins: z.array(z.string().min(1)).default([]).describe("Paths of plugin modules, relative to the config file"),
     defaults: ProjectDefaultsSchema.default({}).describe("Default ids for runs"),
     specsDirectories: z.array(z.string().min(1)).default([]).describe("More folders of specs, relative to the config file"),
+    models: z
+      .record(
+        z
+          .object({
+            inputCostPerMillion: z.number().nonnegative().describe("Price in USD per million prompt tokens"),
+            outputCostPerMillion: z.number().nonnegative().describe("Price in USD per million completion tokens"),
+          })
+          .strict(),
+      )
+      .default({})
+      .describe("Prices per model name, so runs count their cost and --cost can stop them"),
     fleet: z
       .object({ queue: z.string().min(1).describe("Redis URL of the evaluation fleet"), tag: z.string().min(1).optional().describe("Hardware tag of the workers to use") })
       .strict()
@@ -53,6 +64,8 @@ export interface ProjectConfig {
   specsDirectories: string[];
   /** The evaluation fleet (docs/fleet.md), when configured. */
   fleet?: { queue: string; tag?: string };
+  /** Prices per model name. */
+  models?: Record<string, { inputCostPerMillion: number; outputCostPerMillion: number }>;
 }
 
 export const CONFIG_FILE_NAMES = ["kernelevolve.config.ts", "kernelevolve.config.json"] as const;
@@ -129,7 +142,7 @@ function checkUnique(plugins: LoadedPlugin[]): void {
   }
 }
 
-async function readConfigFile(path: string): Promise<{ plugins: LoadedPlugin[]; defaults: ProjectDefaults; specsDirectories: string[]; fleet?: { queue: string; tag?: string } }> {
+async function readConfigFile(path: string): Promise<{ plugins: LoadedPlugin[]; defaults: ProjectDefaults; specsDirectories: string[]; fleet?: { queue: string; tag?: string }; models?: ProjectConfig["models"] }> {
   const directory = dirname(path);
   let data: unknown;
   const inline: LoadedPlugin[] = [];
@@ -160,6 +173,7 @@ async function readConfigFile(path: string): Promise<{ plugins: LoadedPlugin[]; 
     defaults: parsed.data.defaults,
     specsDirectories: parsed.data.specsDirectories.map((folder) => resolve(directory, folder)),
     fleet: parsed.data.fleet,
+    models: parsed.data.models,
   };
 }
 
@@ -176,5 +190,5 @@ export async function loadProjectConfig(options: { cwd: string; pluginPaths?: st
   for (const path of options.pluginPaths ?? []) fromFlags.push(await loadPluginModule(resolve(options.cwd, path)));
   const plugins = [...fromConfig.plugins, ...fromFlags];
   checkUnique(plugins);
-  return { configPath: present[0], plugins, defaults: fromConfig.defaults, specsDirectories: fromConfig.specsDirectories, fleet: "fleet" in fromConfig ? fromConfig.fleet : undefined };
+  return { configPath: present[0], plugins, defaults: fromConfig.defaults, specsDirectories: fromConfig.specsDirectories, fleet: "fleet" in fromConfig ? fromConfig.fleet : undefined, models: "models" in fromConfig ? fromConfig.models : undefined };
 }

@@ -49,6 +49,8 @@ export function formatEventLine(event: OptimizeEvent): string | undefined {
       return `${event.resumed ? "resuming" : "run"} ${event.runId}: ${event.specId} on ${event.platform}, operator ${event.operator}, policy ${event.policy}\n  folder ${event.folder}`;
     case "best-improved":
       return `best ${event.fitness.toFixed(2)}x  ${event.candidateId} (generation ${event.generation})${event.strategy ? `  ${event.strategy}` : ""}`;
+    case "model-retry":
+      return `model ${event.model}: ${event.message}; retry ${event.attempt} in ${(event.delayMs / 1000).toFixed(1)} s`;
     case "operator-error":
       return `operator error in generation ${event.generation}: ${event.message}`;
     case "run-end":

@@ -98,6 +98,10 @@ export interface OperatorContext {
   /** Every candidate evaluated so far in this run, keyed by a source hash (to avoid duplicates). */
   seen: Set<string>;
   signal?: AbortSignal;
+  /** Tells the run that a model request is retried (shown as a `model-retry` event). */
+  onRetry?: (retry: { model: string; attempt: number; delayMs: number; message: string }) => void;
+  /** A note for the prompt, e.g. that the last proposals repeated kernels already evaluated. */
+  note?: string;
 }
 
 /** A candidate an operator proposes, before evaluation. */

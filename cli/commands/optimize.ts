@@ -23,7 +23,9 @@ Options:
   --budget N             Most candidates, seeds included (default 40)
   --time DURATION        Most working time, e.g. 90s, 10m, 1h
   --tokens N             Most model tokens
-  --cost USD             Most model spending
+  --cost USD             Most model spending (needs prices: --price-in/--price-out or the config)
+  --price-in USD         Price of the model per million prompt tokens (default: kernelevolve.config.json "models")
+  --price-out USD        Price of the model per million completion tokens
   --target X             Stop once the best speed-up reaches X
   --stagnation N         Stop after N generations without improvement (default 8)
   --generation-size N    Candidates per generation (default: max(4, platform capacity))
@@ -38,7 +40,8 @@ Options:
   --tag TAG              Only fleet workers started with this hardware tag
   --json                 One JSON event per line instead of the progress display
 
-Exit codes: 0 a correct kernel was found, 1 none was, 2 bad usage, 3 platform failure, 130 interrupted.
+Exit codes: 0 a correct kernel was found, 1 none was, 2 bad usage, 3 platform failure, 5 the model could
+not be used (refused key, unreachable endpoint, no quota), 130 stopped (143 by SIGTERM).
 `;
 
 export default defineCommand({
@@ -61,6 +64,8 @@ export default defineCommand({
           time: { type: "string" },
           tokens: { type: "string" },
           cost: { type: "string" },
+          "price-in": { type: "string" },
+          "price-out": { type: "string" },
           target: { type: "string" },
           stagnation: { type: "string" },
           "generation-size": { type: "string" },
@@ -102,11 +107,20 @@ export default defineCommand({
         minTimeMs: positiveNumber("min-time-ms", values["min-time-ms"]),
       },
     };
-    const model = values.model
-      ? { name: values.model, baseUrl: values["base-url"] ?? context.model.baseUrl, apiKey: context.model.apiKey }
-      : context.model.name
-        ? { name: context.model.name, baseUrl: values["base-url"] ?? context.model.baseUrl, apiKey: context.model.apiKey }
-        : undefined;
+    const price = (flag: "price-in" | "price-out") => {
+      const text = values[flag];
+      if (text === undefined) return undefined;
+      const value = Number(text);
+      if (!Number.isFinite(value) || value < 0) throw new UserError("bad_usage", `--${flag} expects a price in USD per million tokens (0 or more), got '${text}'`);
+      return value;
+    };
+    const prices = {
+      ...(price("price-in") !== undefined ? { inputCostPerMillion: price("price-in") } : {}),
+      ...(price("price-out") !== undefined ? { outputCostPerMillion: price("price-out") } : {}),
+    };
+    const modelName = values.model ?? context.model.name;
+    const model = modelName ? { name: modelName, baseUrl: values["base-url"] ?? context.model.baseUrl, apiKey: context.model.apiKey, ...prices } : undefined;
+    if (!model && Object.keys(prices).length) throw new UserError("bad_usage", "--price-in/--price-out set the price of a model: pass --model too");
 
     const composition = await composeForCli(context, { specsDirectories: values["specs-dir"], model, fleet: { queue: values.queue, tag: values.tag } });
     try {
@@ -136,7 +150,7 @@ export default defineCommand({
           experience,
           onEvent,
           signal,
-          metadata: { operatorId, model: model ? { name: model.name, baseUrl: model.baseUrl } : undefined },
+          metadata: { operatorId, model: model ? { name: model.name, baseUrl: model.baseUrl, ...prices } : undefined },
         }),
       );
     } finally {

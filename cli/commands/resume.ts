@@ -42,9 +42,11 @@ export default defineCommand({
       context.stdout.write(`run ${positionals[0]} already completed; nothing to resume (see: kernelevolve report ${positionals[0]})\n`);
       return 0;
     }
-    const stored = (config.metadata?.model ?? undefined) as { name?: string; baseUrl?: string } | undefined;
+    const stored = (config.metadata?.model ?? undefined) as { name?: string; baseUrl?: string; inputCostPerMillion?: number; outputCostPerMillion?: number } | undefined;
     const name = values.model ?? stored?.name ?? context.model.name;
-    const model = name ? { name, baseUrl: values["base-url"] ?? stored?.baseUrl ?? context.model.baseUrl, apiKey: context.model.apiKey } : undefined;
+    // Prices given on the command line of the first session still apply to the same model.
+    const prices = stored && name === stored.name ? Object.fromEntries(Object.entries({ inputCostPerMillion: stored.inputCostPerMillion, outputCostPerMillion: stored.outputCostPerMillion }).filter(([, value]) => value !== undefined)) : {};
+    const model = name ? { name, baseUrl: values["base-url"] ?? stored?.baseUrl ?? context.model.baseUrl, apiKey: context.model.apiKey, ...prices } : undefined;
     const composition = await composeForCli(context, { model, fleet: { queue: values.queue, tag: values.tag } });
     try {
       const platform = composition.platforms.get(config.platform);

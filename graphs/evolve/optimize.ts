@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
-import { UserError } from "../../core/errors.js";
+import { KernelEvolveError, UserError } from "../../core/errors.js";
 import { parseSpec, formatZodIssues } from "../../core/spec-loader.js";
 import type { KernelSpec } from "../../core/spec.js";
 import type { CandidateRecord, ContextProvider, Operator, Platform, SelectionPolicy } from "../../core/types.js";
@@ -174,7 +174,8 @@ async function runLockedSession(input: SessionInput): Promise<OptimizeResult> {
     } else {
       failure = error;
       status = "failed";
-      reason = `error: ${(error as Error).message}`;
+      // A model that cannot be used says so itself ("model auth: ..."); anything else is an error.
+      reason = error instanceof KernelEvolveError && error.fault === "model" ? error.message : `error: ${(error as Error).message}`;
     }
   } finally {
     if (deadlineTimer) clearTimeout(deadlineTimer);

@@ -22,6 +22,8 @@ export const EvolveState = Annotation.Root({
   policyState: Annotation<Record<string, unknown>>(),
   /** New candidates proposed by the last operate step. */
   proposed: Annotation<number>(),
+  /** Why the last operate step proposed nothing new, when it did not (explains an `exhausted` end). */
+  exhaustedWhy: Annotation<string | null>(),
   terminationReason: Annotation<string | null>(),
 });
 
@@ -41,6 +43,7 @@ export function initialState(runId: string, seed: number): EvolveStateValue {
     stagnation: 0,
     policyState: {},
     proposed: 0,
+    exhaustedWhy: null,
     terminationReason: null,
   };
 }

@@ -75,7 +75,7 @@ describe("optimize (evolve graph on a fake platform)", () => {
 
     const tiny = "// kernelevolve:template\n// param BLOCK: 32, 64\n// param UNROLL: 2, 4\n// param SCHEDULE: static\nvoid k() { /* {{BLOCK}} {{UNROLL}} {{SCHEDULE}} */ }\n";
     const exhausted = await optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), seeds: fakeSeeds(tiny), runsDirectory: root, budget: { candidates: 100 }, stagnationGenerations: 50 });
-    expect(exhausted.reason).toBe("exhausted");
+    expect(exhausted.reason).toBe("exhausted: the operator proposed no candidate (the autotune operator proposes none once no untried parameter setting is left near its parents)");
     expect(exhausted.totals.candidates).toBe(1 + 4); // the baseline and all four instances
 
     const flat: Operator = {

@@ -9,6 +9,8 @@ import { chooseMemoryMode } from "../memory-mode.js";
 import { createRandom } from "../random.js";
 import type { EvolveStateUpdate, EvolveStateValue } from "../state.js";
 import { throwIfAborted } from "./abort.js";
+import { ModelError } from "../../../core/errors.js";
+import { FATAL_MODEL_CODES } from "../../../agents/universal-operator.js";
 
 interface Step {
   parentIds: string[];
@@ -102,7 +104,7 @@ export function createOperateNode(context: EngineContext) {
     const seen = new Set(before);
     const random = createRandom(state.randomState);
     const stepSeeds = steps.map(() => Math.floor(random.next() * 2 ** 32));
-    const results = await mapConcurrent(steps, context.settings.operatorConcurrency, async (step, index) => {
+    const propose = async (step: Step, index: number, round: number, note?: string) => {
       const parents = step.parentIds.map((id) => byId.get(id)!).filter(Boolean);
       const siblings = parents.length ? population.filter((candidate) => candidate.parentIds[0] === parents[0].id) : [];
       const memoryMode = chooseMemoryMode({ parents, siblings, stagnation: state.stagnation, restartAfter: context.settings.restartAfterGenerations, stepIndex: index });
@@ -115,10 +117,13 @@ export function createOperateNode(context: EngineContext) {
         elites,
         memoryMode,
         count: step.count,
-        random: createRandom(stepSeeds[index]).next,
+        // A re-prompt draws other numbers than the first try of the step.
+        random: createRandom(stepSeeds[index] + round * 7919).next,
         context: context.contextProvider,
         seen,
         signal: context.signal,
+        onRetry: (retry) => context.emit("model-retry", retry, generation),
+        note,
       };
       try {
         const proposals = await context.operator.propose(operatorContext);
@@ -126,24 +131,59 @@ export function createOperateNode(context: EngineContext) {
       } catch (error) {
         return { memoryMode, proposals: [] as Proposal[], error: error as Error };
       }
-    });
+    };
+    const results = await mapConcurrent(steps, context.settings.operatorConcurrency, (step, index) => propose(step, index, 0));
     throwIfAborted(context.signal);
-    const errors = results.filter((result) => result.error).map((result) => result.error!);
-    if (errors.length === results.length && errors.length > 0) throw errors[0];
-    for (const error of errors) context.emit("operator-error", { generation, message: error.message }, generation);
 
     const batch = new Set<string>();
     const fresh: NewCandidate[] = [];
-    for (const result of results) {
+    let duplicates = 0;
+    let received = 0;
+    const take = (result: (typeof results)[number]) => {
+      let added = 0;
+      let repeated = 0;
       for (const proposal of result.proposals) {
+        received++;
         const candidate = toNewCandidate(proposal, generation, context.operator.id, result.memoryMode);
         // A repeated source is dropped, except failed proposals, which have no source worth comparing.
-        if (!candidate.failure && (before.has(candidate.sourceHash) || batch.has(candidate.sourceHash))) continue;
+        if (!candidate.failure && (before.has(candidate.sourceHash) || batch.has(candidate.sourceHash))) {
+          repeated++;
+          continue;
+        }
         batch.add(candidate.sourceHash);
         fresh.push(candidate);
+        added++;
       }
+      duplicates += repeated;
+      return { added, repeated };
+    };
+    const firstRound = results.map(take);
+    // Steps whose proposals were only repeats get one more try, told so; an operator that ignores
+    // notes (the autotuner) simply proposes nothing new again.
+    const retry = steps.flatMap((step, index) => (firstRound[index].repeated > 0 && firstRound[index].added === 0 ? [{ step, index }] : []));
+    let reprompted = 0;
+    if (retry.length) {
+      const note = "Note: your previous answer repeated a kernel that was already evaluated in this run (identical source). Write a genuinely different variant: change the algorithm, the tiling, the vectorisation or the memory access pattern, not only names, comments or formatting.";
+      const again = await mapConcurrent(retry, context.settings.operatorConcurrency, ({ step, index }) => propose(step, index, 1, note));
+      throwIfAborted(context.signal);
+      reprompted = retry.length;
+      results.push(...again);
+      again.forEach(take);
     }
+    const errors = results.filter((result) => result.error).map((result) => result.error!);
+    // The model cannot be used as configured (refused key, unreachable endpoint, no quota): end the run.
+    const fatal = errors.find((error) => error instanceof ModelError && (FATAL_MODEL_CODES as readonly string[]).includes(error.code));
+    if (fatal) throw fatal;
+    if (errors.length === results.length && errors.length > 0) throw errors[0];
+    for (const error of errors) context.emit("operator-error", { generation, message: error.message }, generation);
+    const exhaustedWhy = fresh.length
+      ? null
+      : duplicates > 0
+        ? `the operator repeated ${duplicates} of ${received} proposed candidates (duplicates of evaluated kernels by source hash)${reprompted ? `, also after ${reprompted} re-prompt(s) with a note asking for a different variant` : ""}`
+        : errors.length
+          ? `the operator failed: ${errors[0].message}`
+          : `the operator proposed no candidate${context.operator.id === "autotune" ? " (the autotune operator proposes none once no untried parameter setting is left near its parents)" : ""}`;
     const inserted = context.db.insertCandidates(fresh.slice(0, remaining));
-    return { proposed: inserted.length, randomState: random.state() };
+    return { proposed: inserted.length, randomState: random.state(), exhaustedWhy };
   };
 }

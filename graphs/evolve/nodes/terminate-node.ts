@@ -34,7 +34,9 @@ export function createTerminateNode(context: EngineContext) {
       },
     );
     context.emit("generation-end", { generation, proposed: state.proposed }, generation);
-    if (reason) context.db.updateRun({ status: "completed", terminationReason: reason, finishedAt: Date.now() });
-    return { stagnation, generation: reason ? generation : generation + 1, terminationReason: reason ?? null };
+    // "exhausted" says why: what the operator's proposals were (e.g. all repeats of evaluated kernels).
+    const stored = reason === "exhausted" ? `exhausted: ${state.exhaustedWhy ?? "the operator proposed no new candidate"}` : reason;
+    if (stored) context.db.updateRun({ status: "completed", terminationReason: stored, finishedAt: Date.now() });
+    return { stagnation, generation: reason ? generation : generation + 1, terminationReason: stored ?? null };
   };
 }

@@ -12,6 +12,8 @@ export interface ReportData {
   failures: { reason: string; count: number }[];
   prompts: { candidateId: string; model?: string; chunkIds: string[] }[];
   baseline?: StoredCandidate;
+  /** Model usage of the run (0 without a model); cost is 0 when no price was set for the model. */
+  usage: { tokensInput: number; tokensOutput: number; costUsd: number };
 }
 
 /** Reads a run's report data. */
@@ -51,5 +53,6 @@ export function collectReportData(db: RunDatabase): ReportData {
     failures: [...failureCounts].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count),
     prompts,
     baseline: candidates.find((candidate) => candidate.generation === 0 && !candidate.params),
+    usage: (({ tokensInput, tokensOutput, costUsd }) => ({ tokensInput, tokensOutput, costUsd }))(db.totals()),
   };
 }

@@ -26,6 +26,8 @@ export function renderReportMarkdown(data: ReportData): string {
     `| best speed-up | ${best ? `${speed(best.fitness)} (${best.id})` : "none"} |`,
     `| baseline | ${data.baseline ? `${speed(data.baseline.fitness)} (${data.baseline.id})` : "-"} |`,
     `| working time | ${(run.activeMs / 1000).toFixed(1)} s |`,
+    `| model tokens | ${data.usage.tokensInput + data.usage.tokensOutput} (${data.usage.tokensInput} in, ${data.usage.tokensOutput} out) |`,
+    `| model cost | $${data.usage.costUsd.toFixed(4)}${data.usage.costUsd === 0 && data.usage.tokensInput > 0 ? " (no price set for the model: kernelevolve.config.json \"models\" or --price-in/--price-out)" : ""} |`,
     `| started | ${new Date(run.createdAt).toISOString()} |`,
     "",
     "Charts: [lineage tree](lineage.svg), [best speed-up over time](speedup.svg); both are also in report.html.",
