@@ -7,6 +7,8 @@ export default {
     "^.+\\.ts$": ["ts-jest", { useESM: true, diagnostics: false }],
   },
   testMatch: ["<rootDir>/tests/**/*.test.ts"],
+  // The build (npm run build) is tested as a package by tests/package, never resolved from here.
+  modulePathIgnorePatterns: ["<rootDir>/dist/"],
   testTimeout: 120000,
   maxWorkers: 2,
 };
