@@ -9,9 +9,9 @@ import { RuntimePlatform, type RuntimePlatformDefinition } from "./runtime-platf
 export { ConcurrencyLimit } from "./concurrency-limit.js";
 export { CPU_PLATFORM, createCpuPlatform } from "./cpu.js";
 export { CUDA_PLATFORM } from "./cuda.js";
-export { TRITON_CPU_PLATFORM, TRITON_PLATFORM } from "./triton.js";
+export { TRITON_PLATFORM } from "./triton.js";
 export { RuntimeClient, type RuntimeClientOptions, type RuntimeEvent, type RequestOptions } from "./runtime-client.js";
-export { RuntimePlatform, createRuntimePlatform, type RuntimePlatformDefinition, type RuntimePlatformOptions } from "./runtime-platform.js";
+export { RuntimePlatform, type RuntimePlatformDefinition, type RuntimePlatformOptions } from "./runtime-platform.js";
 export { minimalEnvironment, runPythonJson, type PythonCommandOptions } from "./python-process.js";
 
 /**

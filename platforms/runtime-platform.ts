@@ -154,8 +154,3 @@ export class RuntimePlatform implements Platform {
     return this.limit;
   }
 }
-
-/** Builds a platform backed by the Python runtime from its definition (cpu, cuda, triton, plugins). */
-export function createRuntimePlatform(definition: RuntimePlatformDefinition, options: RuntimePlatformOptions): RuntimePlatform {
-  return new RuntimePlatform(definition, options);
-}

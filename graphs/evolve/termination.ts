@@ -21,15 +21,14 @@ export interface TerminationInput {
   /** New candidates the last operate step produced (0: the search space around the frontier is exhausted). */
   proposed: number;
   generation: number;
-  aborted: boolean;
 }
 
 /**
  * The reason the run must stop now, or undefined to go on. Reasons are stable words stored in the
- * run database: target, budget, time, tokens, cost, stagnation, exhausted, interrupted.
+ * run database: target, budget, time, tokens, cost, stagnation, exhausted. (A stopped run ends through
+ * the abort signal instead, not here.)
  */
 export function terminationReason(rules: TerminationRules, input: TerminationInput): string | undefined {
-  if (input.aborted) return "interrupted";
   if (rules.target !== undefined && input.bestFitness >= rules.target) return "target";
   if (rules.candidates !== undefined && input.candidates >= rules.candidates) return "budget";
   if (rules.timeMs !== undefined && input.activeMs >= rules.timeMs) return "time";

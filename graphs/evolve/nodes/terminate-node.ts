@@ -30,7 +30,6 @@ export function createTerminateNode(context: EngineContext) {
         stagnation,
         proposed: state.proposed,
         generation,
-        aborted: false,
       },
     );
     context.emit("generation-end", { generation, proposed: state.proposed }, generation);
