@@ -74,8 +74,10 @@ def _brief(result):
 class Bench:
     """One benchmark run: a runtime, the specs with their GPU sizes, a deadline and a log."""
 
-    def __init__(self, specs, platforms, deadline, log, syscall_filter=True):
-        self.runtime = Runtime(sandbox=Sandbox(syscall_filter=syscall_filter))
+    def __init__(self, specs, platforms, deadline, log, syscall_filter=True, parallel=1):
+        # Capacity above 1 only serves the correctness phase (no timing there); autotuning and cheats evaluate one at a time.
+        self.parallel = max(1, int(parallel))
+        self.runtime = Runtime(sandbox=Sandbox(syscall_filter=syscall_filter), capacities={platform_id: self.parallel for platform_id in platforms})
         self.specs = {spec_id: with_gpu_size(spec) for spec_id, spec in specs.items() if spec_id in GPU_SIZES}
         self.platforms = platforms
         self.deadline = deadline
@@ -102,22 +104,28 @@ class Bench:
         return {platform_id: self.runtime.hardware_profile(platform_id) for platform_id in self.platforms}
 
     def correctness(self, budget_seconds):
-        """Every baseline and template default on the spec's own sizes, correctness only."""
-        results = []
-        stop = time.time() + budget_seconds
+        """Every baseline and template default on the spec's own sizes, correctness only, `parallel` evaluations at a time
+        (no timing in this phase, so they may share the GPU); an item not started before the budget ends is skipped."""
+        jobs = []
         for platform_id in self.platforms:
             for spec_id in self.specs:
                 for name, source, is_template in seed_sources(platform_id, spec_id):
-                    if time.time() > stop:
-                        results.append({"candidate": name, "status": "skipped", "message": "correctness budget used up"})
-                        continue
                     if is_template:
                         template = parse_template(source)
                         source = instantiate(template, template.default())
-                    sizes = [size for size in self.specs[spec_id]["sizes"] if size != "gpu"]
-                    result = self.evaluate(spec_id, platform_id, platform_id, source, {**CORRECTNESS, "sizes": sizes})
-                    results.append({"candidate": name, **_brief(result)})
-        return results
+                    jobs.append((name, platform_id, spec_id, source))
+        stop = time.time() + budget_seconds
+
+        def run(job):
+            name, platform_id, spec_id, source = job
+            if time.time() > stop:
+                return {"candidate": name, "status": "skipped", "message": "correctness budget used up"}
+            sizes = [size for size in self.specs[spec_id]["sizes"] if size != "gpu"]
+            result = self.evaluate(spec_id, platform_id, platform_id, source, {**CORRECTNESS, "sizes": sizes})
+            return {"candidate": name, **_brief(result)}
+
+        with concurrent.futures.ThreadPoolExecutor(self.parallel) as pool:
+            return list(pool.map(run, jobs))
 
     def autotune(self, instances_per_template):
         """Round-robin over templates until the deadline: defaults first, then seeded random instances; baselines timed too."""
@@ -192,6 +200,7 @@ def main(argv=None):
     parser.add_argument("--budget-seconds", type=float, default=420, help="wall-time budget of the whole run")
     parser.add_argument("--instances", type=int, default=8, help="most instances per template (default first)")
     parser.add_argument("--correctness-seconds", type=float, default=100, help="budget of the seed-correctness phase")
+    parser.add_argument("--parallel", type=int, default=4, help="evaluations at a time in the correctness phase (default 4)")
     parser.add_argument("--only", help="comma-separated spec ids (default: all with a GPU size)")
     parser.add_argument("--no-syscall-filter", action="store_true", help="candidates without the seccomp filter (if a driver needs a denied call)")
     arguments = parser.parse_args(argv)
@@ -214,7 +223,8 @@ def main(argv=None):
     platforms = [name.strip() for name in arguments.platforms.split(",") if name.strip()]
     # Cheats run last but get their time reserved: about 4 s per evaluation, two evaluations per cheat.
     cheat_reserve = 60.0
-    bench = Bench(specs, platforms, started + arguments.budget_seconds - cheat_reserve, log, syscall_filter=not arguments.no_syscall_filter)
+    bench = Bench(specs, platforms, started + arguments.budget_seconds - cheat_reserve, log, syscall_filter=not arguments.no_syscall_filter,
+                  parallel=arguments.parallel)
     try:
         profile = bench.profile()
         _write(os.path.join(arguments.out, "profile.json"), profile)
