@@ -1,18 +1,17 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { LANGUAGES, type LanguageFacts } from "../core/languages.js";
 import type { Language } from "../core/protocol.js";
 import type { Operator } from "../core/types.js";
 import { createModelsFromConfig, type ModelConfig, type RetryPolicy } from "./models.js";
 import { loadPromptTemplates } from "./prompt-builder.js";
 import { createUniversalOperator } from "./universal-operator.js";
 
-const ABI_FILES: Record<Language, string> = { cpp: "abi-cpu.md", cuda: "abi-cuda.md", triton: "abi-triton.md", python: "abi-kernelbench.md" };
-
 /** Reads the ABI documents (docs/abi-*.md) that tell the model each language's interface. */
 export function loadAbiDocuments(docsDirectory: string): Partial<Record<Language, string>> {
   const documents: Partial<Record<Language, string>> = {};
-  for (const [language, file] of Object.entries(ABI_FILES) as [Language, string][]) {
-    const path = join(docsDirectory, file);
+  for (const [language, facts] of Object.entries(LANGUAGES) as [Language, LanguageFacts][]) {
+    const path = join(docsDirectory, facts.abiDocument);
     if (existsSync(path)) documents[language] = readFileSync(path, "utf8").replace(/^# .*\n/, "").trim();
   }
   return documents;

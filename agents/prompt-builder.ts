@@ -3,18 +3,12 @@ import { join } from "node:path";
 import type { CandidateRecord, MemoryMode, OperatorContext, RetrievedChunk } from "../core/types.js";
 import type { EvaluationResult, HardwareProfile, Language } from "../core/protocol.js";
 import { DEFAULT_TOLERANCES } from "../core/spec.js";
+import { LANGUAGES } from "../core/languages.js";
 import { UserError } from "../core/errors.js";
 import { retrieveStepContext } from "../retrieval/step-context.js";
 
 /** Rough token count: four characters a token, the usual estimate for code and English. */
 export const estimateTokens = (text: string) => Math.ceil(text.length / 4);
-
-const LANGUAGE_NAMES: Record<Language, string> = {
-  cpp: "C++17 with OpenMP and SIMD",
-  cuda: "CUDA C++",
-  triton: "Triton (Python, @triton.jit)",
-  python: "PyTorch with custom kernels (a KernelBench ModelNew module)",
-};
 
 /** The prompt templates, read once from seeds/prompts. */
 export interface PromptTemplates {
@@ -92,12 +86,8 @@ function describeHardware(profile: HardwareProfile | undefined): string {
   return parts.join("; ") + (profile.notes.length ? `\n${profile.notes.join("\n")}` : "");
 }
 
-function fence(language: Language): string {
-  return language === "triton" || language === "python" ? "python" : language === "cuda" ? "cuda" : "cpp";
-}
-
 function candidateSection(title: string, candidate: CandidateRecord, language: Language, logTokens: number): string {
-  return `# ${title} (candidate ${candidate.id}${candidate.strategy ? `, ${candidate.strategy}` : ""})\n\`\`\`${fence(language)}\n${candidate.source.trimEnd()}\n\`\`\`\nEvaluation: ${describeEvaluation(candidate.result, logTokens)}`;
+  return `# ${title} (candidate ${candidate.id}${candidate.strategy ? `, ${candidate.strategy}` : ""})\n\`\`\`${LANGUAGES[language].fence}\n${candidate.source.trimEnd()}\n\`\`\`\nEvaluation: ${describeEvaluation(candidate.result, logTokens)}`;
 }
 
 /** Renders retrieved chunks as a prompt section. */
@@ -176,14 +166,14 @@ export async function buildPrompt(context: OperatorContext, templates: PromptTem
       spec.constraints.notes ?? "",
     ].filter(Boolean).join("\n"),
     reference: spec.reference.trim(),
-    abi: templates.abi[platform.language] ?? `Write a ${LANGUAGE_NAMES[platform.language]} kernel for the ${platform.id} platform.`,
+    abi: templates.abi[platform.language] ?? `Write a ${LANGUAGES[platform.language].promptName} kernel for the ${platform.id} platform.`,
     hardware: describeHardware(platform.profile),
     parent: sections.parent,
     feedback: "",
     memory: sections.memory,
     retrieved: "",
   };
-  const system = fill(templates.system, { platform: platform.id, language_name: LANGUAGE_NAMES[platform.language] });
+  const system = fill(templates.system, { platform: platform.id, language_name: LANGUAGES[platform.language].promptName });
   let user = fill(templates.step, values);
   const used = estimateTokens(system) + estimateTokens(user);
   let retrievedChunkIds: string[] = [];

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
+import { LANGUAGES } from "../../core/languages.js";
 import type { Language } from "../../core/protocol.js";
 import { UserError } from "../../core/errors.js";
 
@@ -17,7 +18,7 @@ export function runPaths(folder: string) {
 
 /** File extension of a kernel source in a given language. */
 export function kernelExtension(language: Language): string {
-  return language === "cpp" ? "cpp" : language === "cuda" ? "cu" : "py";
+  return LANGUAGES[language].extension;
 }
 
 /** A sortable, unique run id: UTC date and time, the spec id, four random hex digits. */
