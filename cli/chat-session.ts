@@ -67,7 +67,7 @@ export interface KernelChat {
 export async function openKernelChat(options: KernelChatOptions): Promise<KernelChat> {
   const actions = new KernelActionService(options.composition, options.runs);
   const unsubscribe = actions.onRunEvent((event) => options.onEvent?.({ type: "run-event", event }));
-  const tools = [...createKernelTools(actions), ...(await options.composition.extraTools())];
+  const tools = [...createKernelTools(actions, { policyIds: options.composition.policies.ids() }), ...(await options.composition.extraTools())];
   const threadId = options.threadId ?? "default";
   let session: ChatSession | undefined;
   let modelName = options.model ? (options.modelName ?? options.model.getName()) : undefined;

@@ -14,7 +14,8 @@ import { KnowledgeStore } from "../retrieval/knowledge-store.js";
 import { ExperienceMemory } from "../retrieval/experience-memory.js";
 import { combineProviders } from "../retrieval/combined-provider.js";
 import { loadDocuments } from "../retrieval/load-documents.js";
-import { createSearchDocsTool } from "../tools/search-docs.js";
+import { createSearchDocsTool, SEARCH_DOCS_TOOL_NAME } from "../tools/search-docs.js";
+import { KERNEL_TOOL_NAMES } from "../tools/kernel-tools.js";
 import { createExfmTools } from "../tools/exfm/index.js";
 import { createAoviftTools } from "../tools/aovift/index.js";
 import { createLlmOperator } from "../agents/llm-operator-factory.js";
@@ -142,6 +143,15 @@ export async function compose(options: ComposeOptions): Promise<Composition> {
     },
   });
   for (const id of operators.ids()) origins.set(`operator:${id}`, "built-in");
+  // The built-in tools' names, so a plugin tool cannot shadow one (the chat would call the wrong tool).
+  const pipelineOptions = { python: options.python, pythonPath: options.pythonPath };
+  const builtinToolNames = [
+    ...KERNEL_TOOL_NAMES,
+    SEARCH_DOCS_TOOL_NAME,
+    ...createExfmTools({ ...pipelineOptions, workDirectory: join(options.cacheDirectory, "pipelines", "exfm") }).map((tool) => tool.name),
+    ...createAoviftTools({ ...pipelineOptions, workDirectory: join(options.cacheDirectory, "pipelines", "aovift") }).map((tool) => tool.name),
+  ];
+  for (const name of builtinToolNames) origins.set(`tool:${name}`, "built-in");
 
   const register = <T extends { id: string }>(registry: Registry<T>, kind: string, item: T, origin: string) => {
     const earlier = origins.get(`${kind}:${item.id}`);
@@ -195,7 +205,7 @@ export async function compose(options: ComposeOptions): Promise<Composition> {
       for (const policy of await items<SelectionPolicy>("policies", plugin.policies)) register(policies, "policy", policy, origin);
       for (const item of await items<StructuredToolInterface>("tools", plugin.tools as Contribution<StructuredToolInterface>[] | undefined)) {
         const earlier = origins.get(`tool:${item.name}`);
-        if (earlier) throw new UserError("duplicate_id", `duplicate tool name '${item.name}' from ${origin}: already registered by ${earlier}`);
+        if (earlier) throw new UserError("duplicate_id", `duplicate tool name '${item.name}' from ${origin}: already registered by ${earlier}${earlier === "built-in" ? " (a built-in tool; rename the plugin's tool)" : ""}`);
         origins.set(`tool:${item.name}`, origin);
         pluginTools.push(item);
       }

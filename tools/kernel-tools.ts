@@ -14,7 +14,7 @@ export const StartOptimizationInputSchema = z.object({
   spec: z.string().min(1).describe("Spec id (see list_specs), e.g. 'rmsnorm'"),
   platform: z.string().optional().describe("Platform id, e.g. 'cpu' (default: the project default, else cpu)"),
   operator: z.string().optional().describe("Operator id: 'autotune' (offline, tunes template parameters) or 'llm' (needs a model); default autotune without a model"),
-  policy: z.string().optional().describe("Selection policy id: greedy, tournament, ucb-tree, map-elites"),
+  policy: z.string().optional().describe("Selection policy id, e.g. greedy, tournament, ucb, map-elites"),
   budget: z.number().int().min(1).max(10_000).optional().describe("Most candidates in the run, seeds included (default 12)"),
   sizes: z.array(z.string()).optional().describe("Evaluate only these spec sizes (default: every size)"),
   target: z.number().positive().optional().describe("Stop once the best speed-up reaches this"),
@@ -49,11 +49,21 @@ async function answer(action: () => Promise<string>): Promise<string> {
 
 const runId = z.string().min(1).describe("Run id from start_optimization or list_runs ('latest' for the newest run)");
 
+/** Names of the product tools, for checking plugin tools against them. */
+export const KERNEL_TOOL_NAMES = ["list_specs", "explain_spec", "start_optimization", "watch_run", "stop_run", "list_runs", "show_kernel", "compare_kernels", "show_report"] as const;
+
 /**
  * Builds the product tools (list_specs, explain_spec, start_optimization, watch_run, stop_run,
  * list_runs, show_kernel, compare_kernels, show_report) over a set of actions.
  */
-export function createKernelTools(actions: KernelActions): StructuredToolInterface[] {
+export function createKernelTools(actions: KernelActions, options: { policyIds?: string[] } = {}): StructuredToolInterface[] {
+  // The policy ids the registry actually has (built-ins and plugins'), so the model is never offered one that is rejected.
+  const policyIds = options.policyIds ?? [];
+  const startSchema = policyIds.length
+    ? StartOptimizationInputSchema.extend({
+        policy: z.enum(policyIds as [string, ...string[]]).optional().describe(`Selection policy id: ${policyIds.join(", ")}`),
+      })
+    : StartOptimizationInputSchema;
   return [
     tool(() => answer(() => actions.listSpecs()), {
       name: "list_specs",
@@ -75,7 +85,7 @@ export function createKernelTools(actions: KernelActions): StructuredToolInterfa
         name: "start_optimization",
         description:
           "Start an optimisation run of a spec in the background. Returns the run id at once; follow it with watch_run and read the result with show_kernel or show_report.",
-        schema: StartOptimizationInputSchema,
+        schema: startSchema,
       },
     ),
     tool(({ run_id, wait_seconds }) => answer(() => actions.watchRun(run_id, wait_seconds)), {

@@ -16,6 +16,9 @@ export const SearchDocsInputSchema = z.object({
  * Builds the `search_docs` LangChain tool over a knowledge store; it returns the matching sections
  * as text with their chunk ids, and advice when nothing matches.
  */
+/** The tool's name (plugins may not reuse it). */
+export const SEARCH_DOCS_TOOL_NAME = "search_docs";
+
 export function createSearchDocsTool(store: KnowledgeStore) {
   return tool(
     async ({ query, platform, limit }) => {
@@ -28,7 +31,7 @@ export function createSearchDocsTool(store: KnowledgeStore) {
       return `Found ${hits.length} section(s) for "${query}":\n\n${sections.join("\n\n---\n\n")}`;
     },
     {
-      name: "search_docs",
+      name: SEARCH_DOCS_TOOL_NAME,
       description:
         "Search the kernel-optimisation knowledge base (CPU SIMD/OpenMP, CUDA, Triton, hardware profiles, operator recipes, compiler error catalogues). Use it before writing a kernel and when a compile error or wrong result needs explaining.",
       schema: SearchDocsInputSchema,
