@@ -15,7 +15,7 @@ export interface QueueStatus {
   /** Live workers serving it, and their slots (draining workers excluded). */
   workers: number;
   slots: number;
-  /** Jobs completed per minute, averaged over the last `windowMinutes` (BullMQ's worker metrics). */
+  /** Jobs completed per minute over at most the last `windowMinutes` (BullMQ's worker metrics; approximate within a minute). */
   completedPerMinute: number;
 }
 
@@ -38,9 +38,14 @@ export async function fleetStatus(redis: Redis, options: { windowMinutes?: numbe
     const queue = new Queue(name, { connection: redis, prefix: FLEET_PREFIX });
     try {
       const counts = await queue.getJobCounts("waiting", "active", "delayed", "completed", "failed", "prioritized", "paused");
-      // Data points are per minute, newest first; the current minute is still filling.
-      const metrics = await queue.getMetrics("completed", 0, windowMinutes - 1);
-      const done = metrics.data.reduce((sum, value) => sum + (Number(value) || 0), 0);
+      // BullMQ's worker metrics: one data point per finished minute (newest first) plus the running
+      // count since the last point; the rate covers the finished minutes and the part of this one.
+      const metrics = await queue.getMetrics("completed", 0, windowMinutes - 2);
+      const finishedMinutes = metrics.data.slice(0, windowMinutes - 1);
+      const current = Math.max(0, metrics.meta.count - metrics.meta.prevCount);
+      const partial = metrics.meta.prevTS ? Math.min(1, Math.max(1 / 60, (Date.now() - metrics.meta.prevTS) / 60_000)) : 1;
+      const done = finishedMinutes.reduce((sum, value) => sum + (Number(value) || 0), 0) + current;
+      const minutes = finishedMinutes.length + partial;
       const serving = workers.filter((worker) => worker.queue === name && !worker.draining);
       queues.push({
         name,
@@ -53,7 +58,7 @@ export async function fleetStatus(redis: Redis, options: { windowMinutes?: numbe
         failed: counts.failed ?? 0,
         workers: serving.length,
         slots: serving.reduce((sum, worker) => sum + worker.concurrency, 0),
-        completedPerMinute: done / windowMinutes,
+        completedPerMinute: done / minutes,
       });
     } finally {
       await queue.close();

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadSpecFile } from "../../core/spec-loader.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EvaluationResult } from "../../core/protocol.js";
@@ -8,7 +9,8 @@ import { createLatencyPlatform } from "../../platforms/queue/latency-platform.js
 import { QueuePlatform } from "../../platforms/queue/queue-platform.js";
 import { describePlatformConformance } from "../conformance/platform-conformance.js";
 import { FIXTURES, PYTHON, REAL_RUNTIME_PATH, realRuntimePresent, ROOT, vectorAddSpec } from "../platforms/helpers.js";
-import { TestRedis, WorkerProcess, latencyWorkerArgs, redisServerPath } from "./helpers.js";
+import { runCliInProcess } from "../cli/cli-process.js";
+import { LATENCY_PLUGIN, TestRedis, WorkerProcess, latencyWorkerArgs, redisServerPath } from "./helpers.js";
 
 // The queue platform against a real redis-server and real `kernelevolve worker` processes: the
 // shared conformance suite unchanged, verdicts identical to the local cpu platform, routing by tag.
@@ -31,10 +33,9 @@ describeFleet("queue platform", () => {
   beforeAll(async () => {
     await redis.start();
     const env = { KERNELEVOLVE_CACHE: cache };
-    // Two cpu workers (the real Python runtime, one job each), and two latency workers, one tagged.
+    // A cpu worker (the real Python runtime, two jobs at once), and two latency workers, one tagged.
     workers.push(
-      new WorkerProcess(["worker", "--queue", redis.url, "--platform", "cpu", "--concurrency", "1", "--id", "cpu-1"], env),
-      new WorkerProcess(["worker", "--queue", redis.url, "--platform", "cpu", "--concurrency", "1", "--id", "cpu-2"], env),
+      new WorkerProcess(["worker", "--queue", redis.url, "--platform", "cpu", "--concurrency", "2", "--id", "cpu-1"], env),
       new WorkerProcess(latencyWorkerArgs(redis.url, join(redis.dir, "journal.jsonl"), ["--id", "plain"]), env),
       new WorkerProcess(latencyWorkerArgs(redis.url, join(redis.dir, "journal.jsonl"), ["--id", "gpu-box", "--tag", "h100"]), env),
     );
@@ -82,7 +83,7 @@ describeFleet("queue platform", () => {
       }
       const profile = await queued.hardwareProfile();
       expect(profile.device).toBe((await local.hardwareProfile()).device);
-      expect(profile.notes.join(" ")).toMatch(/cpu-1@.*cpu-2@|cpu-2@.*cpu-1@/);
+      expect(profile.notes.join(" ")).toMatch(/evaluated by 1 fleet worker\(s\) on queue eval\.cpu\.any: cpu-1@/);
     } finally {
       await local.close();
     }
@@ -104,5 +105,74 @@ describeFleet("queue platform", () => {
     expect(new Set(tagged.evaluatedBy.values())).toEqual(new Set(["gpu-box"]));
     expect(new Set(plain.evaluatedBy.values())).toEqual(new Set(["plain"]));
     expect((await tagged.hardwareProfile()).notes.join(" ")).toMatch(/gpu-box@/);
+  }, 60_000);
+
+  test("kernelevolve campaign over two specs through the fleet: one table, each candidate one job; resume re-runs nothing", async () => {
+    const runs = mkdtempSync(join(tmpdir(), "kernelevolve-campaign-"));
+    try {
+      // Seed specs that also target the latency stand-in (the cpu seeds and templates apply: same language).
+      const files = ["layernorm", "gelu"].map((id) => {
+        const spec = loadSpecFile(join(ROOT, "seeds", "specs", `${id}.yaml`));
+        const path = join(runs, `${id}.json`);
+        writeFileSync(path, JSON.stringify({ ...spec, targets: [...spec.targets, "latency"] }));
+        return path;
+      });
+      const env = { KERNELEVOLVE_RUNS: runs, KERNELEVOLVE_CACHE: cache };
+      const args = ["--plugin", LATENCY_PLUGIN, "campaign", "start", "ci", "--spec", files[0], "--spec", files[1], "--platform", "latency", "--budget", "6", "--size", "small", "--queue", redis.url, "--json"];
+      const first = await runCliInProcess(args, env);
+      expect({ status: first.status, stderr: first.stderr }).toEqual({ status: 0, stderr: "" });
+      const end = JSON.parse(first.stdout.trim().split("\n").at(-1)!);
+      expect(end).toMatchObject({ type: "campaign-end", campaign: "ci", interrupted: false, score: { problems: 2, correct: 2, correctnessRate: 1 } });
+      expect(end.members.map((member: { specId: string; status: string; candidates: number }) => [member.specId, member.status, member.candidates])).toEqual([
+        ["layernorm", "completed", 3],
+        ["gelu", "completed", 3],
+      ]);
+      const report = readFileSync(join(runs, "campaigns", "ci", "report.md"), "utf8");
+      expect(report).toMatch(/\| searches \| correct \| correctness rate \| fast_0 \| fast_1 \| fast_1\.5 \| fast_2 \| geomean/);
+      expect(report).toMatch(/\| layernorm \| completed/);
+      // Every candidate of both runs was one job of the latency queue, completed once.
+      const client = new FleetClient({ url: redis.url });
+      clients.push(client);
+      const jobs = (await client.queue("eval.latency.any").getJobs(["completed"], 0, -1)).filter((job) => job.id!.startsWith("ci--"));
+      expect(jobs.map((job) => job.id!.split(".").slice(0, 2).join(".")).sort()).toEqual(
+        ["ci--gelu.c0001", "ci--gelu.c0002", "ci--gelu.c0003", "ci--layernorm.c0001", "ci--layernorm.c0002", "ci--layernorm.c0003"],
+      );
+      const again = await runCliInProcess(["--plugin", LATENCY_PLUGIN, "campaign", "resume", "ci", "--json"], env);
+      expect(again.status).toBe(0);
+      expect(again.stdout).not.toMatch(/member-start/);
+      expect(JSON.parse(again.stdout.trim().split("\n").at(-1)!).score).toEqual(end.score);
+    } finally {
+      rmSync(runs, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  test("kernelevolve fleet --json lists queues, workers with hardware and tags, and throughput", async () => {
+    const client = new FleetClient({ url: redis.url });
+    clients.push(client);
+    const plain = new QueuePlatform(createLatencyPlatform(), { client });
+    const spec = { ...vectorAddSpec(), targets: ["cpu", "latency"] };
+    for (const index of [1, 2]) await plain.evaluate(spec, { language: "cpp", source: `// view ${index}` }, { sizes: ["tiny"] });
+    const view = await runCliInProcess(["fleet", "--queue", redis.url, "--json"]);
+    expect(view.status).toBe(0);
+    const status = JSON.parse(view.stdout);
+    const queue = (name: string) => status.queues.find((item: { name: string }) => item.name === name);
+    expect(queue("eval.cpu.any")).toMatchObject({ platform: "cpu", tag: "any", workers: 1, slots: 2, waiting: 0, active: 0 });
+    expect(queue("eval.latency.any")).toMatchObject({ workers: 1, slots: 1, waiting: 0 });
+    expect(queue("eval.latency.any").completed).toBeGreaterThanOrEqual(2);
+    expect(queue("eval.latency.any").completedPerMinute).toBeGreaterThan(0);
+    expect(queue("eval.latency.h100")).toMatchObject({ workers: 1, slots: 1 });
+    expect(status.workers.map((worker: { id: string; tag: string }) => [worker.id, worker.tag])).toEqual([
+      ["cpu-1", "any"],
+      ["gpu-box", "h100"],
+      ["plain", "any"],
+    ]);
+    expect(status.workers[0].profile.device.length).toBeGreaterThan(0);
+    const text = await runCliInProcess(["fleet", "--queue", redis.url]);
+    expect(text.stdout).toMatch(/eval\.latency\.h100/);
+    expect(text.stdout).toMatch(/gpu-box .*eval\.latency\.h100 .*latency stand-in/);
+    const down = await runCliInProcess(["fleet", "--queue", "redis://127.0.0.1:1"]);
+    expect({ status: down.status, stderr: down.stderr }).toEqual({ status: 3, stderr: expect.stringMatching(/unreachable/) });
+    const bad = await runCliInProcess(["worker", "--platform", "cpu"]);
+    expect({ status: bad.status, stderr: bad.stderr }).toEqual({ status: 2, stderr: expect.stringMatching(/--queue is required/) });
   }, 60_000);
 });
