@@ -63,6 +63,14 @@ describe("AOViFT tools", () => {
     expect(patch.sizes["profiled-stage1"]).toEqual({ B: 2, P: 6, S: 16, Q: 8 });
   }, 600_000);
 
+  it("works on a fresh checkout, where its work directory does not exist yet", async () => {
+    const fresh = join(workDirectory, "fresh-checkout", ".cache", "pipelines", "aovift");
+    const [simulate] = createAoviftTools({ python: join(root, ".venv/bin/python"), pythonPath: join(root, "python"), workDirectory: fresh, threads: 2 });
+    const text = await (simulate as unknown as { invoke: (input: unknown) => Promise<string> }).invoke({ out: "data/first.pt", samples: 2, seed: 1, microscope: { size: 16 } });
+    expect(text).toMatch(/^Simulated 2 volumes \(size 16/);
+    expect(existsSync(join(fresh, "data", "first.pt"))).toBe(true);
+  }, 300_000);
+
   it("answers bad arguments with a message naming the field, without throwing", async () => {
     const badEpochs = await call("aovift_train", { data: "x.pt", out: "m.pt", epochs: 0 });
     expect(badEpochs).toMatch(/^aovift_train: invalid arguments: epochs: .*greater than or equal to 1/);

@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { z } from "zod";
 import { KernelEvolveError } from "../../core/errors.js";
@@ -63,6 +64,8 @@ export type PipelineResult = { ok: true; command: string } & Record<string, unkn
 
 /** Runs one pipeline command with JSON arguments and returns its parsed result line. */
 export async function runAovift(command: string, args: Record<string, unknown>, options: AoviftToolOptions): Promise<PipelineResult> {
+  // A fresh checkout has no cache folder yet: the pipeline runs inside it, so create it first.
+  mkdirSync(options.workDirectory, { recursive: true });
   const argv = [command, "--args-json", JSON.stringify(snakeKeys(args))];
   if (options.threads) argv.push("--threads", String(options.threads));
   return runPythonJson<PipelineResult>("pipelines.aovift", argv, {
