@@ -9,6 +9,7 @@ import time
 from ..hardware import cpu_hardware_profile, cpu_model_name, last_level_cache_bytes, parallel_copy_bandwidth_gbs
 from ..shape_expression import evaluate_shape_expression
 from .base import CompileResult, Platform
+from .. import symbol_policy
 from .native_build import build_shared_library
 
 BASE_FLAGS = ["-std=c++17", "-O3", "-march=native", "-fopenmp", "-fPIC", "-shared"]
@@ -87,6 +88,9 @@ class CpuPlatform(Platform):
         available, reason = self.availability()
         if not available:
             return CompileResult(reason="unsupported_platform", message=reason)
+        flag_findings = symbol_policy.check_flags(candidate.get("compileFlags"))
+        if flag_findings:
+            return CompileResult(reason="forbidden_call", message=symbol_policy.describe(flag_findings))
         flags = BASE_FLAGS + list(candidate.get("compileFlags") or [])
         key = self.cache_key(candidate["source"], flags)
         folder = os.path.join(self.cache_dir, "cpp", key)
@@ -106,6 +110,8 @@ class CpuPlatform(Platform):
             sandbox, options, source=candidate["source"], source_name="kernel.cpp",
             argv=[self.compiler, *flags, "-o", "kernel.so", "kernel.cpp"], limits=limits,
             path=os.environ.get("PATH", "/usr/bin:/bin"), artifact=artifact, command=command, version=version, tool="the compiler",
+            # Only allowlisted imports and no system-call instructions (symbol_policy.py); checked before caching.
+            inspect=lambda directory: symbol_policy.check_library(os.path.join(directory, "kernel.so")),
         )
 
     def roofline_verdict(self, spec, size, entry):

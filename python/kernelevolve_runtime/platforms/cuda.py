@@ -3,10 +3,12 @@ import ctypes
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import time
 
+from .. import symbol_policy
 from ..gpu_device import GpuPlatform
 from ..gpu_hardware import cuda_arch_flag, device_properties
 from ..gpu_launch_guard import GuardedKernel, LaunchGuard
@@ -88,6 +90,9 @@ class CudaPlatform(GpuPlatform):
             return super().compile(candidate, options, sandbox)
         if self.nvcc is None:
             return CompileResult(reason="unsupported_platform", message="no nvcc on this host")
+        flag_findings = symbol_policy.check_flags(candidate.get("compileFlags"))
+        if flag_findings:
+            return CompileResult(reason="forbidden_call", message=symbol_policy.describe(flag_findings))
         flags = self.flags(candidate)
         version = nvcc_version(self.nvcc)
         key = hashlib.sha256("\0".join([candidate["source"], version, " ".join(flags)]).encode("utf-8")).hexdigest()
@@ -104,11 +109,17 @@ class CudaPlatform(GpuPlatform):
             "processes": sandbox.process_limit(16),
             "addressSpaceBytes": max(options["memoryLimitMb"], 8192) << 20,
         }
+        # Two steps, so the candidate's own object file can be checked apart from CUDA's static runtime, which the link
+        # adds and which imports what kernels may not (dlopen, threads, files): symbol_policy.check_cuda_build.
+        script = " ".join(["\"$0\"", *map(shlex.quote, flags), "-c", "-o", "kernel.o", "kernel.cu", "&&",
+                           "\"$0\"", *map(shlex.quote, flags), "-o", "kernel.so", "kernel.o"])
         return build_shared_library(
             sandbox, options, source=candidate["source"], source_name="kernel.cu",
-            argv=[self.nvcc, *flags, "-o", "kernel.so", "kernel.cu"], limits=limits,
+            argv=["/bin/sh", "-c", script, self.nvcc], limits=limits,
             path=os.pathsep.join([os.path.dirname(self.nvcc), os.environ.get("PATH", "/usr/bin:/bin")]),
             artifact=artifact, command=command, version=version, tool="nvcc",
+            inspect=lambda directory: symbol_policy.check_cuda_build(os.path.join(directory, "kernel.o"),
+                                                                    os.path.join(directory, "kernel.so")),
         )
 
     def load(self, artifact_path, language, spec):

@@ -4,6 +4,7 @@ import shutil
 import stat
 import time
 
+from ..symbol_policy import describe
 from .base import CompileResult
 
 LOG_LIMIT = 4096
@@ -27,8 +28,12 @@ def truncate_log(text, directory, limit=LOG_LIMIT):
     return text if len(text) <= limit else text[:limit] + f"\n... ({len(text) - limit} more characters)"
 
 
-def build_shared_library(sandbox, options, *, source, source_name, argv, limits, path, artifact, command, version, tool):
-    """Writes `source` into a private folder, runs `argv` there confined and bounded in time, and caches kernel.so at `artifact`."""
+def build_shared_library(sandbox, options, *, source, source_name, argv, limits, path, artifact, command, version, tool,
+                         inspect=None):
+    """Writes `source` into a private folder, runs `argv` there confined and bounded in time, and caches kernel.so at `artifact`.
+
+    `inspect(directory)` runs on the trusted side after a successful build and before anything is cached: findings
+    (symbol_policy) reject the build with reason forbidden_call."""
     started = time.perf_counter()
     directory = sandbox.make_directory()
     try:
@@ -49,6 +54,11 @@ def build_shared_library(sandbox, options, *, source, source_name, argv, limits,
             first = next((line for line in log.splitlines() if "error" in line), f"{tool} failed")
             return CompileResult(reason="compile_error", seconds=seconds, command=command, compiler=version, log=log,
                                  message=first.strip()[:300])
+        if inspect is not None:
+            findings = inspect(directory)
+            if findings:
+                return CompileResult(reason="forbidden_call", seconds=time.perf_counter() - started, command=command,
+                                     compiler=version, log=log, message=describe(findings))
         os.makedirs(os.path.dirname(artifact), exist_ok=True)
         copy_out(built, artifact)
         return CompileResult(artifact=artifact, cached=False, seconds=seconds, command=command, compiler=version, log=log)
