@@ -17,13 +17,16 @@ fi
 
 # 2. The build (dist/): the library with type declarations and the bundled CLI that bin/kernelevolve.js
 #    runs; redone only when a TypeScript source is newer than it.
-SOURCES=(index.ts core platforms retrieval tools agents graphs cli)
+SOURCES=(index.ts core platforms retrieval tools agents graphs cli dashboard/server)
 if [ ! -f dist/cli-bundle/main.js ] || [ ! -f dist/index.d.ts ] || [ -n "$(find "${SOURCES[@]}" -name '*.ts' -newer dist/cli-bundle/main.js 2>/dev/null | head -n 1)" ]; then
   log "building dist/ (npm run build)"
   npm run --silent build
 else
   log "build up to date"
 fi
+
+# The dashboard's client bundle (dashboard/dist, served by `kernelevolve dashboard`), when a client source is newer.
+if [ ! -f dashboard/dist/index.html ] || [ -n "$(find dashboard/client dashboard/vite.config.ts -newer dashboard/dist/index.html 2>/dev/null | head -n 1)" ]; then log "building the dashboard (npm run build:dashboard)"; npm run --silent build:dashboard; fi
 
 # 3. Python runtime environment.
 python_ok() { [ -x .venv/bin/python ] && .venv/bin/python -c "import torch, numpy, pytest" >/dev/null 2>&1; }

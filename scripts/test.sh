@@ -5,6 +5,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || { echo "0 passed, 1 failed"; echo "setup failed" >&2; exit 1; }
 
+# The dashboard's browser tests (tests/dashboard) drive Debian's chromium: installed when absent.
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null; } || echo "could not install chromium: the dashboard's browser tests will fail" >&2
+fi
+
 mkdir -p .cache
 rm -f .cache/jest-results.json .cache/pytest-results.xml
 

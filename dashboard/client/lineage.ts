@@ -88,34 +88,54 @@ export class Lineage {
     }
     const repaintAll = best !== this.best;
     this.best = best;
+    const positions = fresh.length ? this.layout() : undefined;
+    const laidOut = performance.now();
+    let added = laidOut;
     this.cy.batch(() => {
-      for (const node of fresh) this.cy.add({ group: "nodes", data: { id: node.id, label: node.id, color: "#adb5bd" } });
-      for (const node of fresh) {
-        node.parentIds.forEach((parent, position) => {
-          if (!this.nodes.has(parent)) return;
-          this.cy.add({ group: "edges", data: { id: `${parent}>${node.id}`, source: parent, target: node.id }, classes: position > 0 ? "extra" : "" });
-        });
+      if (positions) {
+        // One add() for all new elements, placed where the layout put them: far cheaper than one per node.
+        const elements: cytoscape.ElementDefinition[] = fresh.map((node) => ({
+          group: "nodes",
+          data: { id: node.id, label: node.id, color: nodeColor(node, this.best, this.mode) },
+          position: positions.get(node.id) ?? { x: 0, y: 0 },
+          classes: node.status === "pending" ? "pending" : "",
+        }));
+        for (const node of fresh) {
+          node.parentIds.forEach((parent, position) => {
+            if (this.nodes.has(parent) && parent !== node.id) elements.push({ group: "edges", data: { id: `${parent}>${node.id}`, source: parent, target: node.id }, classes: position > 0 ? "extra" : "" });
+          });
+        }
+        this.cy.add(elements);
+        added = performance.now();
+        if (fresh.length < this.nodes.size) this.cy.nodes().positions((element) => positions.get(element.id()) ?? element.position());
       }
-      for (const node of repaintAll ? this.nodes.values() : changed) this.paint(node);
+      const freshIds = new Set(fresh.map((node) => node.id));
+      for (const node of repaintAll ? this.nodes.values() : changed) if (!freshIds.has(node.id)) this.paint(node);
       this.cy.nodes(".best").removeClass("best");
       if (bestId && this.nodes.has(bestId)) this.cy.getElementById(bestId).addClass("best");
-      if (fresh.length) this.layout();
     });
-    if (fresh.length && !this.touched) this.cy.fit(undefined, 30);
+    const batched = performance.now();
+    if (fresh.length && !this.touched) this.fitTo(positions!);
     this.container.dataset.nodeCount = String(this.cy.nodes().length);
     this.container.dataset.edgeCount = String(this.cy.edges().length);
     const elapsed = performance.now() - started;
     this.container.dataset.renderMs = elapsed.toFixed(1);
+    this.container.dataset.renderSteps = `layout ${(laidOut - started).toFixed(0)} add ${(added - laidOut).toFixed(0)} batch-end ${(batched - added).toFixed(0)} fit ${(performance.now() - batched).toFixed(0)}`;
     return elapsed;
   }
 
+  /** Recolours a node; only what changed is touched, since every style change dirties its edges' caches. */
   private paint(node: CandidateNode): void {
     const element = this.cy.getElementById(node.id);
-    element.data("color", nodeColor(node, this.best, this.mode));
-    element.toggleClass("pending", node.status === "pending");
+    const color = nodeColor(node, this.best, this.mode);
+    if (element.data("color") !== color) element.data("color", color);
+    const pending = node.status === "pending";
+    if (element.hasClass("pending") !== pending) element.toggleClass("pending", pending);
   }
 
-  private layout(): void {
+  /** Tidy-tree positions of every candidate (d3-hierarchy). */
+  private layout(): Map<string, { x: number; y: number }> {
+    const positions = new Map<string, { x: number; y: number }>();
     const items = [{ id: ROOT, parent: "" }, ...[...this.nodes.values()].map((node) => ({ id: node.id, parent: node.parentIds.find((id) => this.nodes.has(id) && id !== node.id) ?? ROOT }))];
     let root: HierarchyPointNode<{ id: string; parent: string }>;
     try {
@@ -130,16 +150,18 @@ export class Lineage {
       for (const node of this.nodes.values()) {
         const column = perGeneration.get(node.generation) ?? 0;
         perGeneration.set(node.generation, column + 1);
-        this.cy.getElementById(node.id).position({ x: column * X_GAP, y: node.generation * Y_GAP });
+        positions.set(node.id, { x: column * X_GAP, y: node.generation * Y_GAP });
       }
-      return;
+      return positions;
     }
     root.each((point) => {
-      if (point.data.id !== ROOT) this.cy.getElementById(point.data.id).position({ x: point.x, y: point.y });
+      if (point.data.id !== ROOT) positions.set(point.data.id, { x: point.x, y: point.y });
     });
+    return positions;
   }
 
   setMode(mode: ColorMode): void {
+    if (mode === this.mode) return;
     this.mode = mode;
     this.cy.batch(() => {
       for (const node of this.nodes.values()) this.paint(node);
@@ -148,8 +170,8 @@ export class Lineage {
 
   select(id: string | undefined): void {
     if (id === this.selected) return;
+    if (this.selected) this.cy.getElementById(this.selected).unselect();
     this.selected = id;
-    this.cy.$(":selected").unselect();
     if (id && this.nodes.has(id)) this.cy.getElementById(id).select();
   }
 
@@ -163,7 +185,27 @@ export class Lineage {
 
   fit(): void {
     this.touched = false;
-    this.cy.fit(undefined, 30);
+    this.fitTo(new Map(this.cy.nodes().map((node) => [node.id(), node.position()])));
+  }
+
+  /**
+   * Fits the view to node positions. cytoscape's own fit() measures every label and edge for the
+   * bounding box, which takes seconds at 5,000 nodes; the positions alone are enough.
+   */
+  private fitTo(positions: Map<string, { x: number; y: number }>, padding = 30): void {
+    if (!positions.size) return;
+    let [minX, minY, maxX, maxY] = [Infinity, Infinity, -Infinity, -Infinity];
+    for (const { x, y } of positions.values()) {
+      minX = Math.min(minX, x);
+      maxX = Math.max(maxX, x);
+      minY = Math.min(minY, y);
+      maxY = Math.max(maxY, y);
+    }
+    const width = this.container.clientWidth || 800;
+    const height = this.container.clientHeight || 600;
+    const margin = 12; // half a node and its label
+    const zoom = Math.min(2, Math.max(this.cy.minZoom(), Math.min((width - 2 * padding) / (maxX - minX + 2 * margin || 1), (height - 2 * padding) / (maxY - minY + 2 * margin || 1))));
+    this.cy.viewport({ zoom, pan: { x: width / 2 - zoom * (minX + maxX) / 2, y: height / 2 - zoom * (minY + maxY) / 2 } });
   }
 
   zoomBy(factor: number): void {

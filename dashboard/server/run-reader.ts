@@ -88,8 +88,7 @@ export interface CandidateDetail extends CandidateNode {
 
 const NODE_COLUMNS = `c.id, c.sequence, c.generation, c.operator, c.strategy, c.status, c.fitness, c.created_at, c.evaluated_at,
   json_extract(c.result_json, '$.stage') AS stage, json_extract(c.result_json, '$.reason') AS reason,
-  (SELECT json_group_array(json_array(json_extract(t.value, '$.size'), json_extract(t.value, '$.speedup'))) FROM json_each(c.result_json, '$.timings') t) AS sizes,
-  (SELECT GROUP_CONCAT(parent_id) FROM (SELECT parent_id FROM edges e WHERE e.child_id = c.id ORDER BY position)) AS parent_ids`;
+  (SELECT json_group_array(json_array(json_extract(t.value, '$.size'), json_extract(t.value, '$.speedup'))) FROM json_each(c.result_json, '$.timings') t) AS sizes`;
 
 interface NodeRow {
   id: string;
@@ -104,10 +103,9 @@ interface NodeRow {
   stage: string | null;
   reason: string | null;
   sizes: string | null;
-  parent_ids: string | null;
 }
 
-function decodeNode(row: NodeRow): CandidateNode {
+function decodeNode(row: NodeRow, parentIds: string[]): CandidateNode {
   let sizes: [string, number][] = [];
   try {
     sizes = row.sizes ? (JSON.parse(row.sizes) as [string, number][]).filter(([size, speedup]) => typeof size === "string" && typeof speedup === "number") : [];
@@ -118,7 +116,7 @@ function decodeNode(row: NodeRow): CandidateNode {
     id: row.id,
     sequence: row.sequence,
     generation: row.generation,
-    parentIds: row.parent_ids ? row.parent_ids.split(",") : [],
+    parentIds,
     operator: row.operator,
     strategy: row.strategy,
     status: row.status,
@@ -239,11 +237,26 @@ class RunConnection {
    * Rows of the same millisecond may come twice; the client merges by id.
    */
   nodes(since = 0): { nodes: CandidateNode[]; cursor: number } {
-    const rows = this.db
-      .prepare(`SELECT ${NODE_COLUMNS} FROM candidates c WHERE c.created_at >= ? OR c.evaluated_at >= ? ORDER BY c.sequence`)
-      .all(since, since) as NodeRow[];
+    const read = this.db.transaction(() => {
+      const rows = this.db
+        .prepare(`SELECT ${NODE_COLUMNS} FROM candidates c WHERE c.created_at >= ? OR c.evaluated_at >= ? ORDER BY c.sequence`)
+        .all(since, since) as NodeRow[];
+      // The edges table has no index on child_id: one scan for all, not one per candidate.
+      const parents = new Map<string, string[]>();
+      if (rows.length) {
+        const wanted = new Set(rows.map((row) => row.id));
+        for (const edge of this.db.prepare("SELECT parent_id, child_id FROM edges ORDER BY child_id, position").iterate() as Iterable<{ parent_id: string; child_id: string }>) {
+          if (!wanted.has(edge.child_id)) continue;
+          const list = parents.get(edge.child_id);
+          if (list) list.push(edge.parent_id);
+          else parents.set(edge.child_id, [edge.parent_id]);
+        }
+      }
+      return { rows, parents };
+    });
+    const { rows, parents } = read();
     const cursor = rows.reduce((latest, row) => Math.max(latest, row.created_at, row.evaluated_at ?? 0), since);
-    return { nodes: rows.map(decodeNode), cursor };
+    return { nodes: rows.map((row) => decodeNode(row, parents.get(row.id) ?? [])), cursor };
   }
 
   candidate(id: string, resolveChunk: ChunkResolver): CandidateDetail | undefined {
@@ -259,7 +272,8 @@ class RunConnection {
       (chunk) => chunk.chunk_id,
     );
     const inPrompt = chunksInPrompt(prompt?.prompt);
-    const node = decodeNode(row);
+    const parentIds = (this.db.prepare("SELECT parent_id FROM edges WHERE child_id = ? ORDER BY position").all(id) as { parent_id: string }[]).map((edge) => edge.parent_id);
+    const node = decodeNode(row, parentIds);
     const parent = node.parentIds[0]
       ? (this.db.prepare("SELECT source FROM candidates WHERE id = ?").get(node.parentIds[0]) as { source: string } | undefined)
       : undefined;

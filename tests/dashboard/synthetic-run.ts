@@ -103,6 +103,7 @@ export class SyntheticRun {
     const [stored] = this.db.insertCandidates([
       { generation: 0, parentIds: [], operator: "seed", strategy: "baseline", language: "cpp", source: BASE, sourceHash: hash(BASE) },
     ]);
+    this.population.push({ id: stored.id, status: "pending", fitness: 0, source: BASE, parentIds: [] });
     this.evaluate(stored.id, 1.0, undefined);
     return stored.id;
   }
@@ -121,7 +122,8 @@ export class SyntheticRun {
   /** Writes `count` children of good parents (pending), as the operator node does. */
   propose(count: number): string[] {
     this.generation += 1;
-    const population = this.db.candidates();
+    // Kept in memory: the engine's RunDatabase.candidates() reads every row, too slow to call per generation at 5,000.
+    const population = this.population;
     const passed = population.filter((candidate) => candidate.status === "passed").sort((a, b) => b.fitness - a.fitness);
     const pool = passed.length ? passed.slice(0, Math.max(4, Math.ceil(passed.length / 3))) : population;
     const items = Array.from({ length: count }, (_, index) => {
@@ -154,14 +156,18 @@ export class SyntheticRun {
         costUsd: 0.0004,
       };
     });
-    return this.db.insertCandidates(items).map((candidate) => candidate.id);
+    const stored = this.db.insertCandidates(items);
+    for (const candidate of stored) this.population.push({ id: candidate.id, status: "pending", fitness: 0, source: candidate.source, parentIds: candidate.parentIds });
+    return stored.map((candidate) => candidate.id);
   }
+
+  private readonly population: { id: string; status: string; fitness: number; source: string; parentIds: string[] }[] = [];
 
   /** Evaluates pending candidates: about a quarter fail, the rest get a speed-up near their parent's. */
   evaluatePending(limit = Number.POSITIVE_INFINITY): number {
-    const pending = this.db.pendingCandidates().slice(0, limit);
+    const pending = this.population.filter((candidate) => candidate.status === "pending").slice(0, limit);
     for (const candidate of pending) {
-      const parent = candidate.parentIds[0] ? this.db.candidate(candidate.parentIds[0]) : undefined;
+      const parent = candidate.parentIds[0] ? this.population.find((item) => item.id === candidate.parentIds[0]) : undefined;
       const roll = this.next();
       if (roll < 0.1) this.evaluate(candidate.id, 0, { stage: "compile", reason: "compile_error", message: "g++ failed: expected ';' before '}' token" });
       else if (roll < 0.2) this.evaluate(candidate.id, 0, { stage: "correctness", reason: "wrong_output", message: "size medium: 412 of 65536 outputs outside tolerance" });
@@ -215,6 +221,11 @@ export class SyntheticRun {
     }
     const fitness = failure ? 0 : speedup;
     this.db.recordEvaluation(id, result, fitness);
+    const member = this.population.find((item) => item.id === id);
+    if (member) {
+      member.status = result.status;
+      member.fitness = fitness;
+    }
     this.db.addEvent("candidate-end", { candidateId: id, status: result.status, fitness, reason: result.reason });
     if (fitness > this.best) {
       this.best = fitness;
@@ -226,9 +237,9 @@ export class SyntheticRun {
 
   /** Writes `total` candidates quickly: generations of `perGeneration`, each evaluated at once. */
   grow(total: number, perGeneration = 50): void {
-    if (!this.db.candidates().length) this.seed();
-    while (this.db.totals().candidates < total) {
-      this.propose(Math.min(perGeneration, total - this.db.totals().candidates));
+    if (!this.population.length) this.seed();
+    while (this.population.length < total) {
+      this.propose(Math.min(perGeneration, total - this.population.length));
       this.evaluatePending();
     }
   }
