@@ -2,8 +2,8 @@
 
 The evaluator reports its stage durations (static, compile, correctness, timing, overhead) in each result. This
 wrapper adds where the runtime process spends its share of them: it wraps the functions the evaluator module calls
-(input generation, the reference at the declared dtype and in float64, reading the worker's .npy files back, the
-trial check, the output digest) with time.perf_counter and writes the totals, call counts and the peak resident
+(input generation, the reference at the declared dtype and in float64, reading the worker's .npy files back or, after
+the measurement rewrite, the shared arena's writes and reads, the trial check, the output digest) with time.perf_counter and writes the totals, call counts and the peak resident
 memory of this process next to the results. Nothing in the evaluation changes: same code path, same checks.
 What the confined worker does (its own input generation, host-to-device copy, the candidate, writing .npy files)
 is not visible from here; scripts/gpu/profile_stages.py measures those steps on their own at the same size.
@@ -49,6 +49,14 @@ def main(argv=None):
     for name in ("generate_inputs", "run_reference", "load_reference", "_load_all", "check_trial", "output_digest"):
         if hasattr(evaluator, name):
             _wrap(evaluator, name, totals)
+    try:  # the shared host arena of the measurement rewrite (dd5d6b0 and later), where it exists
+        from kernelevolve_runtime import shared_arena
+    except ImportError:
+        shared_arena = None
+    arena_class = getattr(shared_arena, "Arena", None)
+    for name in ("write_inputs", "fill_canary", "read_outputs", "inputs_changed", "unwritten"):
+        if arena_class is not None and hasattr(arena_class, name):
+            _wrap(arena_class, name, totals)
     started = time.perf_counter()
     code = cli.main(argv[split + 1:])
     wall = time.perf_counter() - started
