@@ -16,16 +16,15 @@ from .inputs import TORCH_DTYPES, generate_input_sets
 from .shared_arena import Layout, SetShape, fresh_generator
 from .timing import statistics
 
-# Shortest block worth timing: the exchange (pipe round trip, SIGCONT/SIGSTOP) costs ~0.1 ms on a busy machine.
-BLOCK_FLOOR_MS = 2.0
+# Shortest block worth timing: the exchange (pipe round trip, SIGCONT/SIGSTOP) costs ~0.05 ms on a quiet machine and
+# a scheduler wake-up (milliseconds) on a loaded one.
+BLOCK_FLOOR_MS = 5.0
 # Longest block aimed for; a single call longer than this is a block of one call.
 BLOCK_CEILING_MS = 20.0
 # Longest block of the slower target (the reference of a much faster candidate): bounds the time spent timing.
 SLOWEST_BLOCK_MS = 60.0
 # At most this many input sets per round (each generated from the spec's init rules; calls beyond it reuse them).
 MOST_INPUT_SETS = 4096
-# How many times the calls per block are re-estimated before timing starts.
-CALIBRATION_STEPS = 3
 
 
 def _seed():
@@ -98,22 +97,45 @@ class BlockTimer:
             run.timed(f"R {layout.output_sets} {letter}", limit=run.time_limit * max(1, warmup))
         # Threads alive now (OpenMP's pool, started by the first parallel region) are the baseline; one more later is hidden work.
         self.baseline_threads = runs[0].thread_count()
-        calls = 1
-        for _ in range(CALIBRATION_STEPS):
-            layout = self._layout(calls)
-            self._set_layout(runs, layout)
-            self._prepare(runs, layout, canary=False)
-            elapsed = [max(1, run.timed(f"R {calls} {letter}")) for run, letter in zip(runs, letters)]
-            # The fastest target's block should reach the target; the slowest one's must stay under SLOWEST_BLOCK_MS.
-            wanted = min(math.ceil(self.target_ns * calls / min(elapsed)), math.floor(SLOWEST_BLOCK_MS * 1e6 * calls / max(elapsed)))
-            wanted = min(self.most_outputs, max(1, wanted))
-            if wanted <= calls:
+        # Blocks of 1, 8, 64, ... calls (each timed twice, the faster counts) until the calls themselves fill the target;
+        # the per-call cost is the slope between the last two sizes, so the exchange's own cost (a scheduler wake-up can
+        # take milliseconds on a loaded machine) is not mistaken for the calls'.
+        points = [(1, self._probe(runs, letters, 1))]
+        while points[-1][0] < self.most_outputs:
+            calls, elapsed = points[-1]
+            per_call = self._per_call(points)
+            if calls == 1 and min(elapsed) >= SLOWEST_BLOCK_MS * 1e6 / 8:
+                break  # one call is long: a block of one call
+            if calls > 1 and min(per_call) * calls >= self.target_ns:
                 break
-            calls = wanted
+            following = min(self.most_outputs, calls * 8)
+            if max(per_call) * following > SLOWEST_BLOCK_MS * 1e6:
+                break
+            points.append((following, self._probe(runs, letters, following)))
+        per_call = self._per_call(points)
+        # The fastest target's block should reach the target; the slowest one's must stay under SLOWEST_BLOCK_MS.
+        wanted = min(math.ceil(self.target_ns / max(1.0, min(per_call))), math.floor(SLOWEST_BLOCK_MS * 1e6 / max(1.0, max(per_call))))
+        calls = min(self.most_outputs, max(1, wanted))
         self.calls = calls
         layout = self._layout(calls)
         self._set_layout(runs, layout)
         return layout
+
+    def _probe(self, runs, letters, calls):
+        """Each target's faster of two blocks of `calls` calls (ns), on fresh inputs."""
+        layout = self._layout(calls)
+        self._set_layout(runs, layout)
+        self._prepare(runs, layout, canary=False)
+        return [max(1, min(run.timed(f"R {calls} {letter}") for _ in range(2))) for run, letter in zip(runs, letters)]
+
+    @staticmethod
+    def _per_call(points):
+        """Per-call cost (ns) of each target: the slope between the last two probe sizes (the time per call where it is noise)."""
+        calls, elapsed = points[-1]
+        if len(points) == 1:
+            return [float(value) for value in elapsed]
+        before_calls, before = points[-2]
+        return [(now - then) / (calls - before_calls) if now > then else now / calls for now, then in zip(elapsed, before)]
 
     def _enough(self, blocks, total_ms, runs_per_round):
         minimum, maximum = int(self.options["minRepetitions"]), int(self.options["maxRepetitions"])

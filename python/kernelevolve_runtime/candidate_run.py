@@ -114,8 +114,6 @@ class CandidateRun:
                 **OPENMP_ENVIRONMENT,
             }
             environment.update(platform.worker_environment(self.directory))
-            self.deadline = time.monotonic() + self.total_limit
-            self._start_step(self.time_limit)
             if harness:
                 self._place(harness, "harness", mode=0o755)
                 filter_name = "-"
@@ -129,6 +127,9 @@ class CandidateRun:
                 self.process = sandbox.spawn("worker", self.directory, limits, environment, pid_namespace=not platform.accelerator)
                 self.process.send({"spec": spec, "platform": platform.id, "language": language, "artifact": artifact_name, "threads": self.threads,
                                    "arena": self.arena.name, "arenaBytes": self.arena.capacity, "role": role})
+            # The clock starts once the process exists (the first spawn also starts the zygote).
+            self.deadline = time.monotonic() + self.total_limit
+            self._start_step(self.time_limit)
             self.pid = self.process.child_pid
             self._expect_ok(self._receive())
             self.freeze()

@@ -224,14 +224,16 @@ def reference_median(runtime):
 
 
 def in_process_median():
+    """The mean per call of a block of calls (the quantity the runtime reports), median over blocks; one thread."""
     import torch
 
     x, weight, bias = torch.randn(7, 33), torch.randn(33), torch.randn(33)
     samples = []
-    for _ in range(200):
+    for _ in range(20):
         started = time.perf_counter()
-        torch.nn.functional.layer_norm(x, (33,), weight, bias, 1e-5)
-        samples.append((time.perf_counter() - started) * 1000)
+        for _ in range(50):
+            torch.nn.functional.layer_norm(x, (33,), weight, bias, 1e-5)
+        samples.append((time.perf_counter() - started) * 1000 / 50)
     return sorted(samples)[len(samples) // 2]
 
 
@@ -254,7 +256,10 @@ def test_tiny_parallel_reference_is_not_inflated_in_the_sandbox(runtime, unconfi
             hog.kill()
             hog.wait()
     assert confined <= 20 * control, (confined, control)
-    assert confined <= 20 * single + 0.05, (confined, single)
+    # The runtime reports the mean per call of a timed block, which includes the two-thread region's wake-up stalls on
+    # an oversubscribed machine (about 0.5 ms per call with these hogs on two busy cores; the in-process loop runs one
+    # thread); the spinning-pool failure this guards against cost 8-36 ms per call.
+    assert confined <= 20 * single + 2.0, (confined, single)
 
 
 def test_closing_the_runtime_stops_the_zygote(unconfined):
