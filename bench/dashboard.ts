@@ -8,7 +8,8 @@
  *   - time to interactive: navigation start -> lineage drawn -> a click on "best" has opened its panel;
  *   - click -> candidate panel, and one zoom step -> two frames painted.
  * Three rounds in one fresh browser profile (the first is cold); the median is reported.
- * Usage: npm run bench:dashboard [-- --candidates 5000 --rounds 3]
+ * Usage: npm run bench:dashboard [-- --candidates 5000 --rounds 3]; DASHBOARD_SCREENSHOTS=docs/images also
+ * saves the drawn 5,000-node lineage as dashboard-lineage-5000.png.
  */
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -87,6 +88,12 @@ try {
           requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now() - began)));
         }),
     );
+    if (round === 0 && process.env.DASHBOARD_SCREENSHOTS) {
+      mkdirSync(process.env.DASHBOARD_SCREENSHOTS, { recursive: true });
+      await page.getByTestId("fit").click();
+      await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+      await page.screenshot({ path: join(process.env.DASHBOARD_SCREENSHOTS, "dashboard-lineage-5000.png") });
+    }
     results.push({ runsList, lineageShown, layoutMs, interactive, clickMs, zoomMs });
     process.stdout.write(`round ${round + 1}: ${JSON.stringify(results[results.length - 1])}\n`);
     await page.close();
