@@ -7,7 +7,7 @@ import sys
 import time
 
 from .autotune import detect_language
-from .gpu_hardware import cuda_device_present
+from .gpu_hardware import cuda_device_present, device_copy_bandwidth_curve
 from .gpu_spec_files import load_seed_specs
 from .protocol import parse_options
 from .runtime import REPOSITORY_ROOT, Runtime
@@ -100,8 +100,16 @@ class Bench:
                                                           self.runtime.sandbox), sources))
 
     def profile(self):
-        """The hardware profile of each platform."""
-        return {platform_id: self.runtime.hardware_profile(platform_id) for platform_id in self.platforms}
+        """The hardware profile of each platform, with the copy bandwidth at several traffic sizes (measured once)."""
+        profile = {platform_id: self.runtime.hardware_profile(platform_id) for platform_id in self.platforms}
+        try:
+            curve = device_copy_bandwidth_curve()
+        except Exception as error:  # noqa: BLE001 - the curve refines the summary; the run goes on without it
+            self.log(f"copy bandwidth curve not measured: {type(error).__name__}: {error}")
+            return profile
+        for entry in profile.values():
+            entry["copyBandwidthCurve"] = curve
+        return profile
 
     def correctness(self, budget_seconds):
         """Every baseline and template default on the spec's own sizes, correctness only, `parallel` evaluations at a time

@@ -61,6 +61,37 @@ def device_copy_bandwidth_gbs(megabytes=1024, repetitions=10):
     return round(2 * count * 4 / (best_ms / 1000) / 1e9, 1)
 
 
+def device_copy_bandwidth_curve(traffic_megabytes=(64, 256, 1024, 4096), repetitions=10):
+    """Copy bandwidth at several traffic sizes (bytes read plus written): [{"trafficBytes", "GBs"}], best of
+    `repetitions` copies, each after writing a buffer of twice the L2 so that no copy starts from a warm cache.
+
+    A kernel moving 250 MB cannot reach the bandwidth of a 2 GB copy (ramp-up and tail weigh more), so a spec's achieved
+    bandwidth is also compared with the copy at its own traffic (gpu_bench_summary.copy_bandwidth_at)."""
+    import torch
+
+    flush = torch.empty(max(2 * device_properties()["l2Bytes"], 64 << 20) // 4, dtype=torch.float32, device="cuda")
+    curve = []
+    for megabytes in traffic_megabytes:
+        count = max(1, megabytes * (1 << 20) // 8)  # two tensors of count floats: 8 bytes of traffic per element
+        source = torch.ones(count, dtype=torch.float32, device="cuda")
+        destination = torch.empty_like(source)
+        destination.copy_(source)
+        best_ms = float("inf")
+        for _ in range(repetitions):
+            flush.fill_(1.0)
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            destination.copy_(source)
+            end.record()
+            end.synchronize()
+            best_ms = min(best_ms, start.elapsed_time(end))
+        curve.append({"trafficBytes": 8 * count, "GBs": round(8 * count / (best_ms / 1000) / 1e9, 1)})
+        del source, destination
+    del flush
+    torch.cuda.empty_cache()
+    return curve
+
+
 def peak_fp32_tflops(properties):
     """Plain (non-tensor-core) fp32 peak from SMs x lanes x 2 x clock; None where the clock is not reported."""
     lanes = FP32_LANES_PER_SM.get(properties["major"])
