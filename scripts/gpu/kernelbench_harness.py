@@ -35,6 +35,12 @@ def set_seed(seed):
     torch.cuda.manual_seed(seed)
 
 
+def synchronize(device):
+    """torch.cuda.synchronize on CUDA devices; nothing to wait for on the CPU (the correctness part runs there in tests)."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def load_problem(source):
     context = {"__name__": "kernelbench_problem"}
     exec(compile(source, "<problem>", "exec"), context)  # noqa: S102 - the problem file is trusted input
@@ -103,14 +109,14 @@ def check_correctness(model, model_new, get_inputs, trials, seed, device, dtype,
             generated = time.perf_counter()
             inputs = [to_device(value, device, dtype) for value in host_inputs]
             del host_inputs
-            torch.cuda.synchronize(device)
+            synchronize(device)
             moved = time.perf_counter()
             set_seed(trial_seed)
             output = model(*inputs)
-            torch.cuda.synchronize(device)
+            synchronize(device)
             set_seed(trial_seed)
             output_new = model_new(*inputs)
-            torch.cuda.synchronize(device)
+            synchronize(device)
             if output.shape != output_new.shape:
                 metadata["correctness_issue"] = f"Output shape mismatch: expected {tuple(output.shape)}, got {tuple(output_new.shape)}"
                 return False, metadata, trial_seconds
