@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import { UserError } from "../core/errors.js";
 import { pluginSpec, validateContribution, type Contribution, type ContributionKind, type PluginContext } from "../core/plugin.js";
@@ -25,7 +25,7 @@ import { createPolicyRegistry } from "../graphs/policies/registry.js";
 import { loadSeedKernels, seedTemplates, type SeedKernel } from "../graphs/evolve/seeds.js";
 import type { CliContext } from "./context.js";
 import { loadProjectConfig, type LoadedPlugin, type ProjectDefaults } from "./plugins.js";
-import { listSpecs, resolveSpec, seedKernelPath, type SpecEntry } from "./spec-resolution.js";
+import { listSpecs, resolveSpec, type SpecEntry } from "./spec-resolution.js";
 
 /**
  * THE composition root: registries of platforms, operators, policies, tools, specs and docs
@@ -94,11 +94,28 @@ async function build<T>(item: Contribution<T>, context: PluginContext): Promise<
   return typeof item === "function" ? await (item as (context: PluginContext) => T | Promise<T>)(context) : item;
 }
 
-function entryFor(spec: KernelSpec, origin: string, root: string): SpecEntry & { id: string } {
-  const kernelsRoot = join(root, "seeds", "kernels");
-  const platforms = existsSync(kernelsRoot) ? readdirSync(kernelsRoot).sort() : [];
-  const having = (kind: "baseline" | "template") => platforms.filter((platform) => seedKernelPath(root, platform, spec.id, kind));
-  return { id: spec.id, spec, origin, baselines: having("baseline"), templates: having("template") };
+/** Platforms (folder names) under the seed roots holding a `kind` seed of a spec. */
+function seedPlatforms(roots: string[], specId: string, kind: "baseline" | "template"): string[] {
+  const found = new Set<string>();
+  for (const root of roots) {
+    if (!existsSync(root)) continue;
+    for (const platform of readdirSync(root)) {
+      const folder = join(root, platform, specId);
+      if (existsSync(folder) && readdirSync(folder).some((file) => file.startsWith(`${kind}.`))) found.add(platform);
+    }
+  }
+  return [...found].sort();
+}
+
+function entryFor(spec: KernelSpec, origin: string, roots: string[]): SpecEntry & { id: string } {
+  return { id: spec.id, spec, origin, baselines: seedPlatforms(roots, spec.id, "baseline"), templates: seedPlatforms(roots, spec.id, "template") };
+}
+
+/** The `seeds/` folder beside a folder of specs (or beside a spec file), where its seed kernels may live. */
+function seedsBeside(path: string): string | undefined {
+  const folder = existsSync(path) && statSync(path).isDirectory() ? path : dirname(path);
+  const seeds = join(folder, "seeds");
+  return existsSync(seeds) && statSync(seeds).isDirectory() ? seeds : undefined;
 }
 
 /**
@@ -160,9 +177,22 @@ export async function compose(options: ComposeOptions): Promise<Composition> {
     origins.set(`${kind}:${item.id}`, origin);
   };
 
-  const addSpec = (spec: KernelSpec, origin: string) => register(specs, "spec", entryFor(spec, origin, options.root), origin);
+  // Where seed kernels come from: the repository's seeds/kernels, a `seeds/` folder beside a specs
+  // folder (pipeline profiles write one), and the seed folders plugins declare.
+  const seedRoots = [join(options.root, "seeds", "kernels")];
+  for (const folder of options.specsDirectories ?? []) {
+    const seeds = seedsBeside(resolve(options.cwd, folder));
+    if (seeds) seedRoots.push(seeds);
+  }
+  const pendingEntries: (SpecEntry & { id: string })[] = [];
+  const addSpec = (spec: KernelSpec, origin: string) => {
+    const entry = { id: spec.id, spec, origin, baselines: [], templates: [] };
+    register(specs, "spec", entry, origin);
+    pendingEntries.push(entry);
+  };
   for (const entry of listSpecs({ root: options.root, cwd: options.cwd, extraDirectories: options.specsDirectories })) {
     register(specs, "spec", { ...entry, id: entry.spec.id }, entry.origin);
+    pendingEntries.push(specs.get(entry.spec.id));
   }
 
   try {
@@ -218,6 +248,13 @@ export async function compose(options: ComposeOptions): Promise<Composition> {
         if (!existsSync(path)) throw new UserError("plugin_not_found", `spec path '${spec}' of ${origin} not found: ${path}`);
         const loadedSpecs = statSync(path).isDirectory() ? loadSpecDirectory(path) : [loadSpecFile(path)];
         for (const item of loadedSpecs) addSpec(item, `${origin} ${path}`);
+        const beside = seedsBeside(path);
+        if (beside && !seedRoots.includes(beside)) seedRoots.push(beside);
+      }
+      for (const folder of plugin.seeds ?? []) {
+        const path = resolve(directory, folder);
+        if (!existsSync(path) || !statSync(path).isDirectory()) throw new UserError("plugin_not_found", `seeds folder '${folder}' of ${origin} not found: ${path}`);
+        if (!seedRoots.includes(path)) seedRoots.push(path);
       }
       for (const folder of plugin.docs ?? []) {
         const path = resolve(directory, folder);
@@ -229,6 +266,14 @@ export async function compose(options: ComposeOptions): Promise<Composition> {
     await Promise.allSettled([builtin.close(), ...pluginPlatforms.map((platform) => platform.close())]);
     throw error;
   }
+
+  // Seed listings (explain_spec) once every seed root is known.
+  for (const entry of pendingEntries) {
+    const listed = entryFor(entry.spec, entry.origin, seedRoots);
+    entry.baselines = listed.baselines;
+    entry.templates = listed.templates;
+  }
+  const specSeedRoots = new Map<string, string>();
 
   const defaults = { platform: options.defaults?.platform ?? "cpu", operator: options.defaults?.operator ?? (options.model?.name ? "llm" : "autotune"), policy: options.defaults?.policy ?? "greedy" };
   const checks: [string, Registry<{ id: string }>, string][] = [
@@ -276,20 +321,35 @@ export async function compose(options: ComposeOptions): Promise<Composition> {
     originOf: (kind, id) => origins.get(`${kind}:${id}`) ?? "built-in",
     resolveSpec(argument) {
       if (specs.has(argument)) return specs.get(argument);
-      if (looksLikeSpecPath(argument) || existsSync(resolve(options.cwd, argument))) return resolveSpec(argument, { root: options.root, cwd: options.cwd });
+      if (looksLikeSpecPath(argument) || existsSync(resolve(options.cwd, argument))) {
+        // A spec given as a file may have its seeds in a `seeds/` folder beside it.
+        const path = resolve(options.cwd, argument);
+        const entry = resolveSpec(argument, { root: options.root, cwd: options.cwd });
+        const beside = seedsBeside(path);
+        if (beside) {
+          specSeedRoots.set(entry.spec.id, beside);
+          const listed = entryFor(entry.spec, entry.origin, [beside, ...seedRoots]);
+          return { ...entry, baselines: listed.baselines, templates: listed.templates };
+        }
+        return entry;
+      }
       const close = specs.ids().filter((id) => id.includes(argument) || argument.includes(id));
       const hint = close.length ? ` Did you mean ${close.map((id) => `'${id}'`).join(" or ")}?` : "";
       throw new UserError("unknown_spec", `no spec named '${argument}'.${hint} Available: ${specs.ids().join(", ")}`);
     },
     seedsFor(spec, platform) {
-      const kernels = join(options.root, "seeds", "kernels");
-      const own = loadSeedKernels(kernels, platform, spec.id);
-      if (own.length || !existsSync(kernels)) return own;
+      const roots = [...(specSeedRoots.has(spec.id) ? [specSeedRoots.get(spec.id)!] : []), ...seedRoots].filter((root) => existsSync(root));
+      for (const root of roots) {
+        const own = loadSeedKernels(root, platform, spec.id);
+        if (own.length) return own;
+      }
       // A plugin platform running the same language as a built-in one (e.g. a cpu variant) starts
       // from that platform's seeds: seeds are written against a language's ABI, not a platform id.
-      for (const folder of readdirSync(kernels).sort()) {
-        const seeds = loadSeedKernels(kernels, { id: folder, languages: platform.languages }, spec.id);
-        if (seeds.length) return seeds;
+      for (const root of roots) {
+        for (const folder of readdirSync(root).sort()) {
+          const seeds = loadSeedKernels(root, { id: folder, languages: platform.languages }, spec.id);
+          if (seeds.length) return seeds;
+        }
       }
       return [];
     },

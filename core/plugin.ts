@@ -56,6 +56,12 @@ export interface KernelEvolvePlugin {
   specs?: (z.input<typeof KernelSpecSchema> | string)[];
   /** Folders of markdown documents (relative to the plugin's folder) added to the knowledge base. */
   docs?: string[];
+  /**
+   * Folders of seed kernels (relative to the plugin's folder), laid out like seeds/kernels:
+   * `<folder>/<platform>/<spec-id>/baseline.cpp` and `template.cpp`, so the plugin's specs can be
+   * optimised offline by the autotune operator.
+   */
+  seeds?: string[];
 }
 
 /**
@@ -129,6 +135,7 @@ export const PluginSchema = z
       .optional()
       .describe("Kernel specs: objects, or paths of spec files/folders relative to the plugin"),
     docs: z.array(z.string().min(1)).optional().describe("Folders of markdown documents relative to the plugin"),
+    seeds: z.array(z.string().min(1)).optional().describe("Folders of seed kernels (<platform>/<spec-id>/baseline.cpp, template.cpp) relative to the plugin"),
   })
   .strict();
 
