@@ -28,6 +28,14 @@ fi
 # The dashboard's client bundle (dashboard/dist, served by `kernelevolve dashboard`), when a client source is newer.
 if [ ! -f dashboard/dist/index.html ] || [ -n "$(find dashboard/client dashboard/vite.config.ts -newer dashboard/dist/index.html 2>/dev/null | head -n 1)" ]; then log "building the dashboard (npm run build:dashboard)"; npm run --silent build:dashboard; fi
 
+# redis-server for the fleet tests (tests/fleet start their own on a free port) and bench:fleet.
+if ! command -v redis-server >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  log "installing redis-server (Debian package) for the fleet tests"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null; } \
+    || log "redis-server could not be installed: the fleet tests will be skipped"
+fi
+
 # 3. Python runtime environment.
 python_ok() { [ -x .venv/bin/python ] && .venv/bin/python -c "import torch, numpy, pytest" >/dev/null 2>&1; }
 if python_ok; then

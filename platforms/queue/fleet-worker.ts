@@ -1,11 +1,12 @@
 import { appendFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { KernelEvolveError } from "../../core/errors.js";
 import type { HardwareProfile } from "../../core/protocol.js";
 import { parseSpec } from "../../core/spec-loader.js";
+import type { KernelSpec } from "../../core/spec.js";
 import type { Platform } from "../../core/types.js";
 import { createRedisConnection } from "./connection.js";
 import { DEFAULT_TAG, FLEET_PREFIX, queueName } from "./names.js";
@@ -84,11 +85,24 @@ export async function startFleetWorker(options: FleetWorkerOptions): Promise<Fle
   await heartbeat();
   const timer = setInterval(() => void heartbeat().catch(() => undefined), heartbeatMs);
 
+  // Jobs of one run carry the same spec: validate each distinct spec once (bounded cache).
+  const specs = new Map<string, KernelSpec>();
+  const specOf = (data: Record<string, unknown>, jobId: string): KernelSpec => {
+    const key = createHash("sha256").update(JSON.stringify(data)).digest("hex");
+    let spec = specs.get(key);
+    if (!spec) {
+      spec = parseSpec(data, `in job ${jobId}`);
+      if (specs.size >= 64) specs.delete(specs.keys().next().value!);
+      specs.set(key, spec);
+    }
+    return spec;
+  };
+
   const processor = async (job: Job<EvaluationJobData>): Promise<EvaluationJobResult> => {
     registration.active++;
     journal({ event: "started", jobId: job.id, attempt: job.attemptsMade + 1, stalled: job.stalledCounter });
     try {
-      const spec = parseSpec(job.data.spec, `in job ${job.id}`);
+      const spec = specOf(job.data.spec, String(job.id));
       const result = await platform.evaluate(spec, job.data.candidate, job.data.options);
       return { result, worker: { id, host: registration.host, device: profile.device } };
     } catch (error) {

@@ -49,9 +49,21 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
+const specDigests = new WeakMap<object, string>();
+
+/** The spec's own digest, computed once per spec object (a run evaluates hundreds of candidates of one spec). */
+export function specDigest(spec: object): string {
+  let digest = specDigests.get(spec);
+  if (!digest) {
+    digest = createHash("sha256").update(canonical(spec)).digest("hex");
+    specDigests.set(spec, digest);
+  }
+  return digest;
+}
+
 /** A short hash of what is evaluated (spec, platform, tag, candidate, options): the evaluation key. */
-export function evaluationKey(request: { spec: unknown; platform: string; tag: string; candidate: unknown; options: unknown }): string {
-  return createHash("sha256").update(canonical(request)).digest("hex").slice(0, 16);
+export function evaluationKey(request: { spec: object; platform: string; tag: string; candidate: unknown; options: unknown }): string {
+  return createHash("sha256").update(canonical({ ...request, spec: specDigest(request.spec) })).digest("hex").slice(0, 16);
 }
 
 function sanitize(part: string): string {

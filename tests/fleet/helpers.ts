@@ -8,7 +8,7 @@ import { repositoryRoot } from "../helpers/paths.js";
 
 /** Shared by the fleet tests: a real redis-server on a free port in a temp folder, and worker processes. */
 export const ROOT = repositoryRoot;
-export const LATENCY_PLUGIN = join(ROOT, "platforms", "queue", "latency-plugin.ts");
+export const LATENCY_PLUGIN = join(ROOT, "bench", "fleet-latency-plugin.ts");
 
 export function redisServerPath(): string | undefined {
   const found = spawnSync("bash", ["-c", "command -v redis-server"], { encoding: "utf8" }).stdout.trim();

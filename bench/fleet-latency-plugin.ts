@@ -1,8 +1,8 @@
-import { definePlugin } from "../../core/plugin.js";
-import { createLatencyPlatform } from "./latency-platform.js";
+import { definePlugin } from "../core/plugin.js";
+import { createLatencyPlatform } from "../platforms/queue/latency-platform.js";
 
 /**
- * The latency stand-in as a plugin: `kernelevolve --plugin platforms/queue/latency-plugin.ts worker
+ * The latency stand-in as a plugin: `kernelevolve --plugin bench/fleet-latency-plugin.ts worker
  * --platform latency ...`. KERNELEVOLVE_LATENCY_MS sets the wait per evaluation (default 200).
  */
 const latency = Number(process.env.KERNELEVOLVE_LATENCY_MS ?? 200);
