@@ -1,5 +1,5 @@
 import cytoscape, { type Core } from "cytoscape";
-import { stratify, tree, type HierarchyPointNode } from "d3-hierarchy";
+import { stratify, tree, type HierarchyNode } from "d3-hierarchy";
 import { nodeColor, type ColorMode } from "./colors";
 import type { CandidateNode } from "./types";
 
@@ -14,6 +14,36 @@ const ROOT = "__root__";
 const X_GAP = 26;
 const Y_GAP = 70;
 
+/** The lineage's stylesheet for a node size (model units); borders and the best star scale with it. */
+function lineageStyle(size: number): cytoscape.StylesheetJson {
+  const k = size / 16;
+  return [
+    {
+      selector: "node",
+      style: {
+        width: size,
+        height: size,
+        "background-color": "data(color)",
+        "border-width": k,
+        "border-color": "#ffffff",
+        label: "data(label)",
+        "font-size": 9,
+        color: "#343a40",
+        "text-valign": "bottom",
+        "text-margin-y": 3,
+        "min-zoomed-font-size": 7,
+      },
+    },
+    { selector: "node.best", style: { width: 1.6 * size, height: 1.6 * size, "border-width": 3 * k, "border-color": "#f08c00", shape: "star", "z-index": 5 } },
+    { selector: "node.pending", style: { "border-style": "dashed", "border-color": "#495057", "border-width": 2 * k } },
+    { selector: "node:selected", style: { "border-width": 4 * k, "border-color": "#1c7ed6", "z-index": 10 } },
+    { selector: "edge", style: { width: 1.2 * Math.sqrt(k), "line-color": "#ced4da", "curve-style": "haystack", "haystack-radius": 0 } },
+    { selector: "edge.extra", style: { "line-color": "#74c0fc", "line-style": "dashed", "curve-style": "straight" } },
+  ];
+}
+
+export type LineageShape = "auto" | "tree" | "radial";
+
 export interface LineageOptions {
   onSelect(id: string): void;
 }
@@ -25,6 +55,10 @@ export class Lineage {
   private mode: ColorMode = "speedup";
   private touched = false;
   private selected?: string;
+  private shape: LineageShape = "auto";
+  private shapeUsed: "tree" | "radial" = "tree";
+  private nodeSize = 16;
+  private resizeTimer?: ReturnType<typeof setTimeout>;
 
   constructor(private readonly container: HTMLElement, options: LineageOptions) {
     this.cy = cytoscape({
@@ -38,33 +72,15 @@ export class Lineage {
       textureOnViewport: true,
       hideEdgesOnViewport: true,
       pixelRatio: 1,
-      style: [
-        {
-          selector: "node",
-          style: {
-            width: 16,
-            height: 16,
-            "background-color": "data(color)",
-            "border-width": 1,
-            "border-color": "#ffffff",
-            label: "data(label)",
-            "font-size": 9,
-            color: "#343a40",
-            "text-valign": "bottom",
-            "text-margin-y": 3,
-            "min-zoomed-font-size": 7,
-          },
-        },
-        { selector: "node.best", style: { width: 24, height: 24, "border-width": 3, "border-color": "#f08c00", shape: "star" } },
-        { selector: "node.pending", style: { "border-style": "dashed", "border-color": "#495057", "border-width": 2 } },
-        { selector: "node:selected", style: { "border-width": 4, "border-color": "#1c7ed6", "z-index": 10 } },
-        { selector: "edge", style: { width: 1.2, "line-color": "#ced4da", "curve-style": "haystack", "haystack-radius": 0 } },
-        { selector: "edge.extra", style: { "line-color": "#74c0fc", "line-style": "dashed", "curve-style": "straight" } },
-      ],
+      style: lineageStyle(16),
     });
     this.cy.on("tap", "node", (event) => options.onSelect(event.target.id()));
     this.cy.on("viewport", () => {
       if (this.userMoving) this.touched = true;
+    });
+    this.cy.on("zoom", () => {
+      clearTimeout(this.resizeTimer);
+      this.resizeTimer = setTimeout(() => this.sizeNodesForZoom(), 150);
     });
     container.addEventListener("wheel", () => (this.userMoving = true), { passive: true });
     container.addEventListener("pointerdown", () => (this.userMoving = true));
@@ -89,6 +105,9 @@ export class Lineage {
     const repaintAll = best !== this.best;
     this.best = best;
     const positions = fresh.length ? this.layout() : undefined;
+    // Viewport and node size first, so the new elements get their style once.
+    if (positions && !this.touched) this.fitTo(positions);
+    this.sizeNodesForZoom();
     const laidOut = performance.now();
     let added = laidOut;
     this.cy.batch(() => {
@@ -115,7 +134,6 @@ export class Lineage {
       if (bestId && this.nodes.has(bestId)) this.cy.getElementById(bestId).addClass("best");
     });
     const batched = performance.now();
-    if (fresh.length && !this.touched) this.fitTo(positions!);
     this.container.dataset.nodeCount = String(this.cy.nodes().length);
     this.container.dataset.edgeCount = String(this.cy.edges().length);
     const elapsed = performance.now() - started;
@@ -133,17 +151,19 @@ export class Lineage {
     if (element.hasClass("pending") !== pending) element.toggleClass("pending", pending);
   }
 
-  /** Tidy-tree positions of every candidate (d3-hierarchy). */
+  /**
+   * Tidy-tree positions of every candidate (d3-hierarchy). A search tree is far wider than deep
+   * (thousands of children over tens of generations), so past a few hundred nodes a top-down tree
+   * fits the view as a thin line; "auto" then draws the same tree radially, generations as rings.
+   */
   private layout(): Map<string, { x: number; y: number }> {
     const positions = new Map<string, { x: number; y: number }>();
     const items = [{ id: ROOT, parent: "" }, ...[...this.nodes.values()].map((node) => ({ id: node.id, parent: node.parentIds.find((id) => this.nodes.has(id) && id !== node.id) ?? ROOT }))];
-    let root: HierarchyPointNode<{ id: string; parent: string }>;
+    let hierarchy: HierarchyNode<{ id: string; parent: string }>;
     try {
-      const hierarchy = stratify<{ id: string; parent: string }>()
+      hierarchy = stratify<{ id: string; parent: string }>()
         .id((item) => item.id)
         .parentId((item) => (item.id === ROOT ? null : item.parent))(items);
-      hierarchy.sort((a, b) => (this.nodes.get(a.id!)?.sequence ?? 0) - (this.nodes.get(b.id!)?.sequence ?? 0));
-      root = tree<{ id: string; parent: string }>().nodeSize([X_GAP, Y_GAP])(hierarchy);
     } catch {
       // A cycle in the edges (never written by the engine): fall back to generation rows.
       const perGeneration = new Map<number, number>();
@@ -154,10 +174,62 @@ export class Lineage {
       }
       return positions;
     }
-    root.each((point) => {
-      if (point.data.id !== ROOT) positions.set(point.data.id, { x: point.x, y: point.y });
+    hierarchy.sort((a, b) => (this.nodes.get(a.id!)?.sequence ?? 0) - (this.nodes.get(b.id!)?.sequence ?? 0));
+    const flat = tree<{ id: string; parent: string }>().nodeSize([X_GAP, Y_GAP])(hierarchy);
+    let [minX, maxX] = [Infinity, -Infinity];
+    flat.each((point) => {
+      minX = Math.min(minX, point.x);
+      maxX = Math.max(maxX, point.x);
+    });
+    const wide = (maxX - minX) > 4 * Math.max(Y_GAP, flat.height * Y_GAP);
+    this.shapeUsed = this.shape === "auto" ? (wide && this.nodes.size > 300 ? "radial" : "tree") : this.shape;
+    this.container.dataset.shape = this.shapeUsed;
+    if (this.shapeUsed === "tree") {
+      flat.each((point) => {
+        if (point.data.id !== ROOT) positions.set(point.data.id, { x: point.x, y: point.y });
+      });
+      return positions;
+    }
+    // Radial: the outer ring is long enough to keep X_GAP between leaves.
+    const leaves = flat.leaves().length;
+    const radius = Math.max(flat.height * Y_GAP, (leaves * X_GAP) / (2 * Math.PI));
+    const radial = tree<{ id: string; parent: string }>()
+      .size([2 * Math.PI, radius])
+      .separation((a, b) => (a.parent === b.parent ? 1 : 2) / Math.max(1, a.depth))(hierarchy);
+    radial.each((point) => {
+      if (point.data.id === ROOT) return;
+      const angle = point.x - Math.PI / 2;
+      positions.set(point.data.id, { x: point.y * Math.cos(angle), y: point.y * Math.sin(angle) });
     });
     return positions;
+  }
+
+  /**
+   * Keeps nodes at least ~3 screen pixels wide when zoomed far out (a 5,000-node overview would
+   * otherwise draw sub-pixel dots): the node size doubles in steps, so the stylesheet is rebuilt only
+   * when the zoom crosses a factor of two.
+   */
+  private sizeNodesForZoom(): void {
+    const wanted = 3 / this.cy.zoom();
+    const size = wanted <= 16 ? 16 : 16 * 2 ** Math.ceil(Math.log2(wanted / 16));
+    if (size === this.nodeSize) return;
+    this.nodeSize = size;
+    this.cy.style(lineageStyle(size));
+    this.container.dataset.nodeSize = String(size);
+  }
+
+  /** Tree, radial, or radial only when the tree is much wider than deep ("auto", the default). */
+  setShape(shape: LineageShape): void {
+    if (shape === this.shape) return;
+    this.shape = shape;
+    const positions = this.layout();
+    this.cy.batch(() => this.cy.nodes().positions((element) => positions.get(element.id()) ?? element.position()));
+    this.fitTo(positions);
+    this.touched = false;
+  }
+
+  shapeInUse(): "tree" | "radial" {
+    return this.shapeUsed;
   }
 
   setMode(mode: ColorMode): void {

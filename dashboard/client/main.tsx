@@ -375,6 +375,11 @@ function LineageTab(props: {
   const lineage = useRef<Lineage>();
   const applied = useRef(-1);
   const [mode, setMode] = useState<ColorMode>("speedup");
+  const [shape, setShape] = useState<"tree" | "radial">("tree");
+  const chooseShape = (value: "tree" | "radial") => {
+    lineage.current?.setShape(value);
+    setShape(value);
+  };
   const onSelect = useRef(props.onSelect);
   onSelect.current = props.onSelect;
   useEffect(() => {
@@ -399,6 +404,7 @@ function LineageTab(props: {
     applied.current = props.nodes.version;
     lineage.current.update(batch, props.summary?.bestSpeedup ?? 1, props.summary?.bestCandidateId ?? null);
     container.current!.dataset.ready = "true";
+    setShape(lineage.current.shapeInUse());
   }, [props.nodes, props.summary?.bestCandidateId]);
   useEffect(() => lineage.current?.select(props.selected), [props.selected, props.nodes.version]);
   useEffect(() => lineage.current?.setMode(mode), [mode]);
@@ -417,6 +423,13 @@ function LineageTab(props: {
           </button>
           <button class={mode === "failure" ? "on" : ""} onClick={() => setMode("failure")} data-testid="mode-failure">
             failure reason
+          </button>
+          <span class="muted">layout</span>
+          <button class={shape === "tree" ? "on" : ""} onClick={() => chooseShape("tree")} data-testid="shape-tree">
+            tree
+          </button>
+          <button class={shape === "radial" ? "on" : ""} onClick={() => chooseShape("radial")} data-testid="shape-radial">
+            radial
           </button>
           <span class="spacer" />
           <button onClick={() => lineage.current?.zoomBy(1.4)} title="zoom in">
