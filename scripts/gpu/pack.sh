@@ -28,7 +28,16 @@ mkdir -p "$CARRY"
 STAGE="$(mktemp -d)"; trap 'rm -rf "$STAGE"' EXIT
 cp package.json package-lock.json "$STAGE/"
 cp -a node_modules "$STAGE/node_modules"
+# tsx runs the TypeScript sources when dist/ has no current build (the GPU host gets none): keep it as a production
+# dependency of the staged copy, whatever package.json calls it (an optional peer and a dev dependency since #14).
+(cd "$STAGE" && node -e '
+  const fs = require("fs"); const pkg = JSON.parse(fs.readFileSync("package.json", "utf8"));
+  const version = JSON.parse(fs.readFileSync("node_modules/tsx/package.json", "utf8")).version;
+  pkg.dependencies = { ...(pkg.dependencies || {}), tsx: version };
+  if (pkg.devDependencies) delete pkg.devDependencies.tsx;
+  fs.writeFileSync("package.json", JSON.stringify(pkg, null, 2));')
 (cd "$STAGE" && npm prune --omit=dev --no-audit --no-fund --ignore-scripts >/dev/null)
+[ -f "$STAGE/node_modules/tsx/package.json" ] || { echo "pack.sh: tsx was pruned; the CLI could not run from sources" >&2; exit 1; }
 # Sources and objects of the native addons are not needed at run time; the .node files are.
 rm -rf "$STAGE/node_modules/better-sqlite3/deps" "$STAGE/node_modules/better-sqlite3/src" \
        "$STAGE/node_modules/better-sqlite3/build/Release/obj.target" "$STAGE/node_modules/better-sqlite3/build/Release/obj" \
