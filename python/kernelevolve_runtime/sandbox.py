@@ -60,6 +60,49 @@ def _alive(pid):
         return False
 
 
+# Log text of a failed fork/thread start (RLIMIT_NPROC reached): glibc, libgomp, Python, shells.
+PROCESS_LIMIT_MARKERS = ("Resource temporarily unavailable", "can't start new thread", "Cannot fork", "fork: retry",
+                         "Thread creation failed", "cannot allocate memory for thread", "BlockingIOError: [Errno 11]")
+_SIGNAL_MESSAGES = {
+    signal.SIGABRT: "aborted (abort() or a failed assertion)",
+    signal.SIGXCPU: "CPU time limit: the process used up its CPU seconds",
+    signal.SIGXFSZ: "file size limit: the process wrote a file larger than allowed",
+    signal.SIGSEGV: "segmentation fault (an invalid memory access)",
+    signal.SIGBUS: "bus error (a misaligned or unmapped memory access)",
+    signal.SIGFPE: "arithmetic exception (e.g. an integer division by zero)",
+    signal.SIGILL: "illegal instruction (code built for another CPU, or a trap)",
+    signal.SIGSYS: "bad system call (refused by the system-call filter)",
+    signal.SIGKILL: "killed (SIGKILL: the runtime's time or memory enforcement, or the kernel's out-of-memory killer)",
+    signal.SIGPIPE: "broken pipe (wrote to a channel whose reader had gone)",
+    signal.SIGTERM: "terminated (SIGTERM)",
+}
+
+
+def describe_end(status, log="", stopped=False):
+    """(reason, message) for how a confined process ended, naming what happened rather than a bare signal number:
+    reason is "timeout" for time limits and stops, else "crash". `status` is exit_status()'s dict (or None)."""
+    status = status or {}
+    if stopped:
+        return "timeout", "stopped: the process was suspended by a stop signal (SIGSTOP/SIGTSTP) and never resumed"
+    number = status.get("signal")
+    process_limit = any(marker in (log or "") for marker in PROCESS_LIMIT_MARKERS)
+    if number is not None:
+        if process_limit and number in (signal.SIGABRT, signal.SIGSEGV):
+            return "crash", "process limit: starting a thread or process failed (RLIMIT_NPROC reached), then the process " \
+                            + _SIGNAL_MESSAGES.get(number, "ended")
+        if number == signal.SIGXCPU:
+            return "timeout", _SIGNAL_MESSAGES[number]
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return "crash", f"{_SIGNAL_MESSAGES.get(number, 'killed by ' + name)} [{name}]"
+    code = status.get("exitCode")
+    if process_limit and code not in (None, 0):
+        return "crash", f"process limit: starting a thread or process failed (RLIMIT_NPROC reached); exit code {code}"
+    return "crash", f"exited with code {code}" if code is not None else "ended without an exit status"
+
+
 def default_temp_root():
     """A memory-backed folder when there is one (fast transfers), else the system's temp folder."""
     return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
@@ -178,6 +221,14 @@ class ConfinedProcess:
             handle.seek(max(0, size - limit))
             return handle.read(limit).decode("utf-8", "replace")
 
+    def stopped(self):
+        """Whether the child is suspended by a stop signal (state T in /proc), e.g. it stopped itself."""
+        try:
+            with open(f"/proc/{self.child_pid}/stat") as handle:
+                return handle.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+        except (OSError, IndexError, TypeError):
+            return False
+
     def wait_gone(self, timeout=5.0):
         """Waits until the supervisor and the child have exited (SIGKILL is asynchronous); False if they outlive timeout."""
         deadline = time.monotonic() + timeout
@@ -206,8 +257,12 @@ class Sandbox:
     """Owns the zygote and hands out confined processes; degrades each isolation layer the OS refuses."""
 
     def __init__(self, isolate_network=True, pid_namespace=True, drop_user=True, temp_root=None, python=None, syscall_filter=True,
-                 private_temp=True):
+                 private_temp=True, read_only_root=True, fresh_proc=True):
         self.isolate_network = isolate_network
+        # With private_temp: every other mount read-only in the child, and a /proc of its own (mounts.py).
+        self.read_only_root = read_only_root
+        self.fresh_proc = fresh_proc
+        self._writable_roots = None
         self.pid_namespace = pid_namespace
         self.syscall_filter = syscall_filter
         self.private_temp = private_temp
@@ -311,14 +366,25 @@ class Sandbox:
         socket.send_fds(self._control, [json.dumps(job).encode()], descriptors)
         return json.loads(self._control.recv(1 << 16).decode())
 
-    def spawn(self, kind, directory, limits, environment, argv=None, log_name="worker.log", pid_namespace=True):
+    def writable_roots(self):
+        """The host's world-writable folders (found once): each becomes a private tmpfs in every child."""
+        if self._writable_roots is None:
+            from .mounts import world_writable_folders
+
+            self._writable_roots = world_writable_folders()
+        return self._writable_roots
+
+    def spawn(self, kind, directory, limits, environment, argv=None, log_name="worker.log", pid_namespace=True, minimal_view=None):
         """Starts a confined process: 'worker' runs worker.serve_worker, 'command' execs argv, 'harness' execs argv with
         its command and response pipes ({command} and {response} in argv become their descriptor numbers).
 
         pid_namespace=False keeps the child in the host's pid namespace: the NVIDIA driver fails to
         initialise inside a new one (seen on the H200 host), so GPU workers rely on the process-group
-        kill and the per-candidate user's RLIMIT_NPROC instead.
+        kill and the per-candidate user's RLIMIT_NPROC instead. minimal_view: folders (besides the system's)
+        the child may see at all (compiles: mounts.minimal_view).
         """
+        # The job reads the zygote's probe (which layers this OS grants): start it first.
+        self.start()
         command_read, command_write = os.pipe()
         response_read, response_write = os.pipe()
         status_read, status_write = os.pipe()
@@ -336,6 +402,10 @@ class Sandbox:
             "environment": environment,
             "argv": argv,
             "exposePaths": self.expose_paths,
+            "writableRoots": self.writable_roots() if self.private_temp else None,
+            "readOnlyRoot": self.read_only_root,
+            "freshProc": self.fresh_proc,
+            "minimalView": list(minimal_view) if minimal_view is not None else None,
         }
         descriptors = [command_read, response_write, status_write]
         try:
@@ -359,13 +429,15 @@ class Sandbox:
             raise RuntimeError(f"the zygote refused to spawn: {answer}")
         return ConfinedProcess(answer["pid"], command_write, response_read, status_read, directory, log_name)
 
-    def run_command(self, argv, directory, limits, environment, timeout, log_name="command.log"):
+    def run_command(self, argv, directory, limits, environment, timeout, log_name="command.log", minimal_view=None):
         """Runs a program confined (the compiler); returns (status, log, timed_out)."""
-        process = self.spawn("command", directory, limits, environment, argv=argv, log_name=log_name)
+        process = self.spawn("command", directory, limits, environment, argv=argv, log_name=log_name, minimal_view=minimal_view)
         try:
             status = process.exit_status(timeout)
             timed_out = status is None
             if timed_out:
+                # A stopped program never ends by itself: say so rather than "ran too long".
+                status = {"stopped": True} if process.stopped() else None
                 process.kill()
             return status, process.log_tail(64 * 1024), timed_out
         finally:

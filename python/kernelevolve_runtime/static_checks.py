@@ -22,9 +22,20 @@ def check_forbidden_calls(source, language, spec):
     return findings
 
 
+def check_include_paths(source, language, spec):
+    """C++/CUDA: every #include names a header literally, by a relative path without '..' (the compile's view holds
+    only the system's and the runtime's headers anyway, mounts.minimal_view); no #embed, #include_next or .incbin."""
+    if language not in ("cpp", "cuda"):
+        return []
+    from .kernelbench.source_scan import include_findings
+
+    return include_findings(source)
+
+
 # name -> (default mode, function(source, language, spec) -> [{message, line?}])
 CHECKS = {
     "forbidden_call": ("strict", check_forbidden_calls),
+    "include_path": ("strict", check_include_paths),
 }
 
 # Reward-hack checks (library compute, fallbacks, threads, streams, patched timers, lazy outputs, precision,
@@ -34,7 +45,7 @@ from .kernelbench.hack_checks import HACK_CHECKS  # noqa: E402 - registered afte
 CHECKS.update(HACK_CHECKS)
 
 # The failure reason a strict finding of each check produces; other checks give "static_check".
-REASONS = {"forbidden_call": "forbidden_call", "precision_downgrade": "precision_downgrade"}
+REASONS = {"forbidden_call": "forbidden_call", "include_path": "forbidden_call", "precision_downgrade": "precision_downgrade"}
 
 
 def run_static_checks(source, language, spec, modes=None):

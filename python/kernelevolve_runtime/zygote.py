@@ -87,6 +87,11 @@ def _confine(job):
     os.dup2(log, 2)
     os.close(null)
     os.close(log)
+    # No POSIX message queues: they would outlive the child where there is no IPC namespace of its own.
+    _set_limit(resource.RLIMIT_MSGQUEUE, 0)
+    if job.get("freshProc"):
+        # Still privileged here, and the first process of its pid namespace: its own /proc (mounts.fresh_proc).
+        mounts.fresh_proc()
     if job.get("uid") is not None and os.geteuid() == 0:
         os.setgroups([])
         os.setgid(job["gid"])
@@ -101,6 +106,31 @@ def _confine(job):
     os.environ.update(job["environment"])
 
 
+def _start_namespace_init(descriptors):
+    """Forks pid 1 of the new pid namespace, which only reaps orphans, so the confined child is pid 2: an init
+    ignores its own default-action signals, so a child that was pid 1 and called abort() ended by SIGSEGV (glibc's
+    last resort), and the verdict named the wrong signal. Same process group as the child: the runtime's group kill
+    takes it, and with it every process left in the namespace."""
+    reaper = os.fork()
+    if reaper == 0:
+        try:
+            for descriptor in descriptors:
+                os.close(descriptor)
+            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            # A handler, not SIG_DFL (ignored): pause() must wake when an orphan ends, so it is reaped at once.
+            signal.signal(signal.SIGCHLD, lambda number, frame: None)
+            while True:
+                try:
+                    os.wait()
+                except ChildProcessError:
+                    signal.pause()
+                except InterruptedError:
+                    continue
+        finally:
+            os._exit(0)
+    return reaper
+
+
 def _supervise(job, descriptors):
     """The supervisor: own session, namespaces, then forks the confined child and reports its fate."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -110,13 +140,22 @@ def _supervise(job, descriptors):
     _close_other_descriptors({command_read, response_write, status_write})
     network, pid_namespace = enter_namespaces(job["isolateNetwork"], job["pidNamespace"])
     try:
-        if os.geteuid() == 0 and (job.get("privateTemp") or job.get("uid") is not None) and mounts.enter_namespace():
+        # A new IPC namespace too where there is a pid namespace (not on GPU hosts, whose driver is untested in one).
+        if (os.geteuid() == 0 and (job.get("privateTemp") or job.get("uid") is not None)
+                and mounts.enter_namespace(ipc=pid_namespace)):
             expose_paths = job.get("exposePaths") or []
+            writable = []
             if job.get("privateTemp"):
-                mounts.private_temporaries([job["directory"]], expose_paths)
+                writable = mounts.private_temporaries([job["directory"]], expose_paths,
+                                                      roots=job.get("writableRoots") or mounts.TEMPORARY_ROOTS)
             if job.get("uid") is not None:
                 # The dropped user must still reach the Python installation (e.g. a pyenv under /root).
                 mounts.expose(mounts.paths_to_expose(expose_paths))
+            if job.get("minimalView") is not None:
+                mounts.minimal_view([job["directory"], *job["minimalView"]])
+            if job.get("privateTemp") and job.get("readOnlyRoot"):
+                mounts.read_only_view(writable)
+            job["freshProc"] = bool(job.get("privateTemp") and job.get("freshProc"))
     except OSError as error:
         # Fails closed: a half-built mount namespace never runs a candidate. The log says why.
         message = f"kernelevolve sandbox: cannot build the private mounts: {error}"
@@ -124,6 +163,7 @@ def _supervise(job, descriptors):
         with open(os.path.join(job["directory"], job.get("logName", "worker.log")), "a") as log:
             log.write(message + "\n")
         os._exit(123)
+    reaper = _start_namespace_init(descriptors) if pid_namespace else None
     child = os.fork()
     if child == 0:
         code = 0
@@ -156,6 +196,10 @@ def _supervise(job, descriptors):
     status.write(json.dumps({"child": child, "network": network, "pidNamespace": pid_namespace}) + "\n")
     status.flush()
     _, wait_status = os.waitpid(child, 0)
+    if reaper is not None:
+        # The namespace's init ends with the child: whatever the candidate left running in it dies too.
+        os.kill(reaper, signal.SIGKILL)
+        os.waitpid(reaper, 0)
     if os.WIFSIGNALED(wait_status):
         status.write(json.dumps({"signal": os.WTERMSIG(wait_status)}) + "\n")
     else:

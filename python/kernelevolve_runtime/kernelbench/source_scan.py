@@ -79,3 +79,51 @@ def cxx_findings(name, stripped):
                 continue
             findings.append({"message": f"{message} ('{match.group(0).strip()[:60]}')", "line": line})
     return findings
+
+
+# Preprocessor lines that pull another file's text in: the file must be a plain system or runtime header, named
+# literally (no macro), with no absolute path and no `..`. Also refused anywhere: an assembler .incbin (embeds a file
+# into the library) and `#pragma GCC dependency`.
+_DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(include_next|include|import|embed)\b[ \t]*(.*)$", re.M)
+_HAS_INCLUDE = re.compile(r"__has_include(?:_next)?\s*\(\s*([^)]*)\)")
+_EMBEDDING = re.compile(r"\.incbin\b|#[ \t]*pragma[ \t]+GCC[ \t]+dependency|\bincbin\b", re.I)
+
+
+def _comments_removed(source):
+    """Backslash-newlines spliced, trigraph/digraph hashes normalised and comments blanked (string literals kept)."""
+    source = source.replace("\\\r\n", "").replace("\\\n", "").replace("??=", "#").replace("%:", "#")
+    return _COMMENT_OR_STRING.sub(lambda match: re.sub(r"[^\n]", " ", match.group(0)) if match.group(0).startswith("/") else match.group(0),
+                                  source)
+
+
+def _bad_header(target):
+    target = target.strip()
+    if not ((target.startswith("<") and ">" in target) or (target.startswith('"') and target.count('"') >= 2)):
+        return "names its file through a macro"
+    name = target[1:target.index(">" if target.startswith("<") else '"', 1)]
+    if name.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", name):
+        return "includes a file by absolute path"
+    if ".." in name.replace("\\", "/").split("/"):
+        return "climbs out of the include folders with '..'"
+    return None
+
+
+def include_findings(source):
+    """Findings for #include / #include_next / #embed / __has_include / .incbin that could read a host file."""
+    cleaned = _comments_removed(source)
+    findings = []
+    for match in _DIRECTIVE.finditer(cleaned):
+        line = cleaned.count("\n", 0, match.start()) + 1
+        directive, target = match.group(1), match.group(2)
+        problem = "is not allowed (only #include)" if directive in ("include_next", "embed", "import") else _bad_header(target)
+        if problem:
+            findings.append({"message": f"#{directive} {target.strip()[:80]} {problem}", "line": line})
+    for match in _HAS_INCLUDE.finditer(cleaned):
+        problem = _bad_header(match.group(1))
+        if problem:
+            findings.append({"message": f"__has_include({match.group(1).strip()[:80]}) {problem}",
+                             "line": cleaned.count("\n", 0, match.start()) + 1})
+    for match in _EMBEDDING.finditer(cleaned):
+        findings.append({"message": f"'{match.group(0)}' embeds another file into the library",
+                         "line": cleaned.count("\n", 0, match.start()) + 1})
+    return findings
