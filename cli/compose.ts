@@ -363,7 +363,7 @@ export async function compose(options: ComposeOptions): Promise<Composition> {
       return [
         createSearchDocsTool(await knowledgeStore()) as unknown as StructuredToolInterface,
         ...createExfmTools({ ...pipelines, workDirectory: join(options.cacheDirectory, "pipelines", "exfm") }),
-        ...(createAoviftTools({ ...pipelines, workDirectory: join(options.cacheDirectory, "pipelines", "aovift") }) as StructuredToolInterface[]),
+        ...(createAoviftTools({ ...pipelines, workDirectory: join(options.cacheDirectory, "pipelines", "aovift"), seedsRoot: join(options.root, "seeds") }) as StructuredToolInterface[]),
         ...pluginTools,
       ];
     },

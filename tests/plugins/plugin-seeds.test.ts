@@ -27,7 +27,7 @@ function checkAutotuned(events: Record<string, any>[]) {
   expect(started.slice(0, 2).map((event) => event.strategy)).toEqual(["seed: baseline", "seed: template (default instance)"]);
   expect(started.length).toBe(4);
   expect(events.at(-1)).toMatchObject({ type: "run-end", status: "completed", reason: "budget" });
-  expect(events.at(-1).progress.passed).toBeGreaterThanOrEqual(3);
+  expect(events.at(-1)!.progress.passed).toBeGreaterThanOrEqual(3);
 }
 
 test("a plugin's seed folders make its spec optimisable offline", () => {

@@ -7,7 +7,7 @@ import { createAoviftTools } from "../../tools/aovift/index.js";
 // Integration test: the real Python pipeline on a 16^3 volume, called the way an agent calls the tools.
 const root = resolve(".");
 const workDirectory = mkdtempSync(join(tmpdir(), "aovift-tools-"));
-const tools = createAoviftTools({ python: join(root, ".venv/bin/python"), pythonPath: join(root, "python"), workDirectory, threads: 2 });
+const tools = createAoviftTools({ python: join(root, ".venv/bin/python"), pythonPath: join(root, "python"), workDirectory, threads: 2, seedsRoot: join(root, "seeds") });
 const byName = Object.fromEntries(tools.map((item) => [item.name, item]));
 const call = (name: string, args: unknown) => (byName[name] as unknown as { invoke: (input: unknown) => Promise<string> }).invoke(args);
 const payload = (text: string) => JSON.parse(text.split("\n").slice(1).join("\n"));
@@ -61,6 +61,26 @@ describe("AOViFT tools", () => {
     }
     const patch = loadSpecFile(join(workDirectory, "specs/aovift-patch-embed.yaml"));
     expect(patch.sizes["profiled-stage1"]).toEqual({ B: 2, P: 6, S: 16, Q: 8 });
+    // The specs follow the measurement: hottest region first, the ids those measured.
+    const hot = profile.hot_specs as { id: string; total_ms: number; share: number }[];
+    expect(profile.spec_ids).toEqual(hot.map((item) => item.id));
+    expect(hot.map((item) => item.total_ms)).toEqual([...hot.map((item) => item.total_ms)].sort((a, b) => b - a));
+    expect(profiled).toContain(`regions measured hottest (${hot[0].id} `);
+    // Hot operators that fit a seeded spec (LayerNorm, GELU, softmax) get a spec sized from the
+    // measured shape, with the seed kernels beside it, ready for an offline autotune run.
+    const seeded = profile.seeded_specs as { id: string; from: string; operator: string; size: Record<string, number>; path: string; seeds: string[] }[];
+    expect(seeded.length).toBeGreaterThan(0);
+    for (const item of seeded) {
+      const spec = loadSpecFile(item.path);
+      expect(spec.id).toBe(`aovift-${item.from}`);
+      expect(spec.sizes.profiled).toEqual(item.size);
+      expect(item.seeds.some((file) => file.endsWith(join("seeds", "cpu", spec.id, "template.cpp")))).toBe(true);
+    }
+    expect(profiled).toMatch(/Hot operators with seed kernels: aten::\S+ -> aovift-\S+ \([0-9.]+ ms\)/);
+
+    const fewer = payload(await call("aovift_profile", { outDir: "specs-two", checkpoint: "models/vit.pt", batch: 2, repeats: 1, maxSpecs: 2 }));
+    expect(fewer.spec_ids).toHaveLength(2);
+    expect(fewer.spec_ids).toEqual(fewer.hot_specs.map((item: { id: string }) => item.id));
   }, 600_000);
 
   it("works on a fresh checkout, where its work directory does not exist yet", async () => {

@@ -6,6 +6,7 @@ import {
   SimulateInputSchema,
   TrainInputSchema,
 } from "./schemas.js";
+import { writeSeededSpecs, type ProfiledOperator } from "./seed-specs.js";
 import { explainFailure, insideWorkDirectory, listIssues, runAovift, tolerant, type AoviftToolOptions, type PipelineResult } from "./run-pipeline.js";
 
 export type { AoviftToolOptions } from "./run-pipeline.js";
@@ -106,7 +107,12 @@ export function createAoviftTools(options: AoviftToolOptions) {
         ...input, outDir: path(input.outDir, "outDir"), checkpoint: input.checkpoint ? path(input.checkpoint, "checkpoint") : undefined,
       }, options);
       const paths = result.spec_paths as string[];
-      return report(`Profiled ${result.model}; wrote ${paths.length} kernel specs (${(result.spec_ids as string[]).join(", ")}) for kernelevolve optimize.`, result);
+      const seeded = options.seedsRoot ? writeSeededSpecs(result.operators as ProfiledOperator[], { seedsRoot: options.seedsRoot, outDir: path(input.outDir, "outDir") }) : [];
+      const hot = (result.hot_specs as { id: string; share: number }[]).map((item) => `${item.id} ${(item.share * 100).toFixed(0)}%`).join(", ");
+      const seededText = seeded.length
+        ? ` Hot operators with seed kernels: ${seeded.map((spec) => `${spec.operator} -> ${spec.id} (${spec.selfMs} ms)`).join(", ")}; optimise offline with: kernelevolve optimize ${seeded[0].id} --specs-dir ${input.outDir}.`
+        : "";
+      return report(`Profiled ${result.model}; wrote ${paths.length} kernel specs for the regions measured hottest (${hot}).${seededText}`, { ...result, seeded_specs: seeded });
     }),
     {
       name: "aovift_profile",

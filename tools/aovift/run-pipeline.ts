@@ -16,6 +16,8 @@ export interface AoviftToolOptions {
   timeoutMs?: number;
   /** Torch CPU threads (default: torch's choice). */
   threads?: number;
+  /** The repository's seeds/ folder: profiled operators that fit one of its seeded specs get a spec with seeds. */
+  seedsRoot?: string;
   /** Receives each progress line the pipeline prints on stderr. */
   onProgress?: (line: string) => void;
 }

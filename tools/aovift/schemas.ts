@@ -86,6 +86,8 @@ export const ProfileInputSchema = z
     preset: z.enum(["vit-tiny", "vit-small", "vit-gpu-t"]).default("vit-tiny").describe("ViT preset when no checkpoint is given"),
     batch: z.number().int().min(1).max(1024).default(16).describe("Samples per profiled forward; also the 'profiled' size of the specs"),
     repeats: z.number().int().min(1).max(50).default(3).describe("Profiled repetitions"),
+    maxSpecs: z.number().int().min(1).max(4).default(4).describe("Write pipeline specs for at most this many of the regions measured hottest"),
+    minShare: z.number().min(0).max(1).default(0).describe("Skip regions below this share of the measured pipeline time"),
   })
   .strict();
 

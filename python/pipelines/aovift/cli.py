@@ -137,7 +137,8 @@ def command_profile(arguments: Arguments) -> dict[str, Any]:
     return profile(
         checkpoint=arguments.get("checkpoint", str), preset=arguments.get("preset", str, "vit-tiny"),
         batch=arguments.get("batch", int, 16, minimum=1), out_dir=arguments.get("out_dir", str, required=True),
-        repeats=arguments.get("repeats", int, 3, minimum=1), log=log)
+        repeats=arguments.get("repeats", int, 3, minimum=1), log=log,
+        max_specs=arguments.get("max_specs", int, 4, minimum=1), min_share=arguments.get("min_share", float, 0.0))
 
 
 def _argument(name: str, kind: str, default: Any = None, help: str = "") -> JsonArgument:
@@ -189,7 +190,9 @@ ARGUMENTS: dict[str, Command] = {
         _argument("preset", "str", "vit-tiny", "model preset to profile when no checkpoint is given"),
         _argument("batch", "int", 16, "batch size (>= 1)"),
         _argument("out_dir", "str", REQUIRED, "folder for the spec files"),
-        _argument("repeats", "int", 3, "timed repetitions (>= 1)"))),
+        _argument("repeats", "int", 3, "timed repetitions (>= 1)"),
+        _argument("max_specs", "int", 4, "write specs for at most this many of the hottest regions (>= 1)"),
+        _argument("min_share", "float", 0.0, "skip regions below this share of the measured pipeline time"))),
 }
 
 COMMANDS: dict[str, tuple[Callable[[Arguments], dict[str, Any]], set[str]]] = {

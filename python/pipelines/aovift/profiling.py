@@ -18,15 +18,42 @@ from .training import load_checkpoint
 from .vit import AOViFT
 
 
-def _rows(events, key: str, limit: int) -> list[dict[str, Any]]:
-    rows = [{"name": event.key, "calls": int(event.count),
-             "self_ms": round(event.self_cpu_time_total / 1000, 3), "total_ms": round(event.cpu_time_total / 1000, 3)}
-            for event in events]
+# The profiled region each pipeline spec implements (record_function names in embedding.py and vit.py).
+SPEC_REGIONS = {
+    "aovift-otf-fft3d": "aovift.embedding.fft3d",
+    "aovift-patch-embed": "aovift.patch_embed",
+    "aovift-attention": "aovift.attention",
+    "aovift-mlp-block": "aovift.mlp",
+}
+
+
+def _rows(events, key: str, limit: int, shapes: bool = False) -> list[dict[str, Any]]:
+    rows = []
+    for event in events:
+        row = {"name": event.key, "calls": int(event.count),
+               "self_ms": round(event.self_cpu_time_total / 1000, 3), "total_ms": round(event.cpu_time_total / 1000, 3)}
+        if shapes:
+            row["input_shapes"] = [list(shape) for shape in (event.input_shapes or [])]
+        rows.append(row)
     return sorted(rows, key=lambda row: row[key], reverse=True)[:limit]
 
 
-def profile(out_dir: str, checkpoint: str | None = None, preset: str = "vit-tiny", batch: int = 16, repeats: int = 3, log=None) -> dict[str, Any]:
-    """Profiles embedding + forward on a simulated batch, writes kernel specs (YAML) to out_dir, returns breakdown and paths."""
+def rank_specs(region_ms: dict[str, float], max_specs: int, min_share: float) -> list[dict[str, Any]]:
+    """The pipeline specs whose regions were measured, hottest first: at most max_specs, each at least min_share of the measured total."""
+    measured = {spec_id: region_ms.get(region, 0.0) for spec_id, region in SPEC_REGIONS.items()}
+    total = sum(measured.values())
+    if total <= 0:
+        return []
+    ranked = sorted(((spec_id, ms) for spec_id, ms in measured.items() if ms > 0), key=lambda item: item[1], reverse=True)
+    hot = [{"id": spec_id, "region": SPEC_REGIONS[spec_id], "total_ms": round(ms, 3), "share": round(ms / total, 4)}
+           for spec_id, ms in ranked if ms / total >= min_share]
+    return hot[:max_specs]
+
+
+def profile(out_dir: str, checkpoint: str | None = None, preset: str = "vit-tiny", batch: int = 16, repeats: int = 3, log=None,
+            max_specs: int = 4, min_share: float = 0.0) -> dict[str, Any]:
+    """Profiles embedding + forward on a simulated batch, writes kernel specs (YAML) for the regions measured hottest
+    (at most max_specs, each at least min_share of the pipeline regions' time) to out_dir, returns breakdown and paths."""
     if checkpoint:
         model, data = load_checkpoint(checkpoint)
         microscope, simulation = data["microscope"], data["simulation"]
@@ -42,7 +69,8 @@ def profile(out_dir: str, checkpoint: str | None = None, preset: str = "vit-tiny
     model.eval()
     with torch.no_grad():
         model(imager.embedder(volumes))  # warm-up: first calls allocate and pick kernels
-        with torch_profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])) as profiler:
+        with torch_profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else []),
+                           record_shapes=True) as profiler:
             for _ in range(repeats):
                 with record_function("aovift.embedding"):
                     embeddings = imager.embedder(volumes)
@@ -54,9 +82,12 @@ def profile(out_dir: str, checkpoint: str | None = None, preset: str = "vit-tiny
         forward_ms = (time.perf_counter() - started) / repeats * 1000
     events = profiler.key_averages()
     regions = [event for event in events if event.key.startswith("aovift.")]
-    operators = [event for event in events if not event.key.startswith("aovift.")]
+    # Operators grouped by input shape, so a spec can be sized from the shapes actually measured.
+    operators = [event for event in profiler.key_averages(group_by_input_shape=True) if not event.key.startswith("aovift.")]
     config = model.config
-    specs = build_specs(config.image_size, list(config.patches), list(config.heads), batch, config.mlp_ratio)
+    hot = rank_specs({event.key: event.cpu_time_total / 1000 for event in regions}, max_specs, min_share)
+    by_id = {spec["id"]: spec for spec in build_specs(config.image_size, list(config.patches), list(config.heads), batch, config.mlp_ratio)}
+    specs = [by_id[item["id"]] for item in hot]
     os.makedirs(out_dir, exist_ok=True)
     paths = []
     for spec in specs:
@@ -69,6 +100,7 @@ def profile(out_dir: str, checkpoint: str | None = None, preset: str = "vit-tiny
         "model": describe(model), "batch": batch, "repeats": repeats, "threads": torch.get_num_threads(),
         "forward_ms_per_batch": round(forward_ms, 3),
         "regions": _rows(regions, "total_ms", 20),
-        "operators": _rows(operators, "self_ms", 15),
+        "operators": _rows(operators, "self_ms", 15, shapes=True),
+        "hot_specs": hot,
         "spec_paths": paths, "spec_ids": [spec["id"] for spec in specs],
     }
