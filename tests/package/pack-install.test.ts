@@ -11,7 +11,7 @@ import { consumerLockfile } from "./consumer-lockfile.js";
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const venvPython = join(root, ".venv", "bin", "python");
-const SOURCE_FOLDERS = ["core", "platforms", "retrieval", "tools", "agents", "graphs", "cli"];
+const SOURCE_FOLDERS = ["core", "platforms", "retrieval", "tools", "agents", "graphs", "cli", "dashboard/server"];
 
 /** The build is current when dist/ is newer than every source file (the rule bin/kernelevolve.js uses). */
 function buildIsCurrent(): boolean {
@@ -20,7 +20,7 @@ function buildIsCurrent(): boolean {
   const stamp = statSync(built).mtimeMs;
   const newer = (path: string): boolean =>
     statSync(path).isDirectory() ? readdirSync(path).some((entry) => newer(join(path, entry))) : path.endsWith(".ts") && statSync(path).mtimeMs > stamp;
-  return !newer(join(root, "index.ts")) && !SOURCE_FOLDERS.some((folder) => newer(join(root, folder)));
+  return !newer(join(root, "index.ts")) && !SOURCE_FOLDERS.some((folder) => existsSync(join(root, folder)) && newer(join(root, folder)));
 }
 
 let scratch: string;
@@ -59,7 +59,7 @@ afterAll(() => {
 
 describe("the packed package", () => {
   test("ships the build, the runtime and the seeds, and no tests or TypeScript sources", () => {
-    for (const path of ["dist/index.js", "dist/index.d.ts", "dist/cli-bundle/main.js", "bin/kernelevolve.js", "python/pyproject.toml", "python/kernelevolve_runtime/__main__.py", "python/pipelines/exfm/__main__.py", "seeds/specs/row-sum-squares.yaml", "seeds/kernels/cpu/row-sum-squares/baseline.cpp", "seeds/prompts/system.md", "docs/abi-cpu.md"]) {
+    for (const path of ["dist/index.js", "dist/index.d.ts", "dist/cli-bundle/main.js", "bin/kernelevolve.js", "python/pyproject.toml", "python/kernelevolve_runtime/__main__.py", "python/pipelines/exfm/__main__.py", "seeds/specs/row-sum-squares.yaml", "seeds/kernels/cpu/row-sum-squares/baseline.cpp", "seeds/prompts/system.md", "docs/abi-cpu.md", "dashboard/dist/index.html"]) {
       expect(packedFiles).toContain(path);
     }
     expect(packedFiles.filter((path) => path.startsWith("tests/") || path.includes("__pycache__") || path.endsWith(".pyc"))).toEqual([]);
