@@ -150,3 +150,26 @@ def test_cpu_compile_rejects_an_attack_with_forbidden_call_and_accepts_a_seed(tm
         assert honest.reason is None and os.path.exists(honest.artifact), honest.message
     finally:
         sandbox.close()
+
+
+@needs_nvcc
+def test_cuda_compile_checks_the_candidate_object_apart_from_the_static_runtime(tmp_path):
+    """Through the confined two-step nvcc build (platforms/cuda.py): a seed passes although CUDA's static runtime in
+    its .so imports dlopen, pthread_create and files; a host constructor calling dlsym is refused."""
+    from kernelevolve_runtime.platforms.cuda import CudaPlatform
+    from kernelevolve_runtime.protocol import parse_options
+    from kernelevolve_runtime.sandbox import Sandbox
+
+    sandbox = Sandbox()
+    platform = CudaPlatform(cache_dir=str(tmp_path / "cache"))
+    try:
+        seed = open(os.path.join(CUDA_SEEDS, "gelu", "baseline.cu"), encoding="utf-8").read()
+        honest = platform.compile({"language": "cuda", "source": seed, "compileFlags": []}, parse_options({}), sandbox)
+        assert honest.reason is None and os.path.exists(honest.artifact), honest.message
+        undefined, _, _ = symbol_policy.read_imports(honest.artifact)
+        assert "dlopen" in {symbol.split("@")[0] for symbol in undefined}  # the static runtime's, not the candidate's
+        attack = open(os.path.join(NATIVE, "cuda_ctor_dlsym.cu"), encoding="utf-8").read()
+        refused = platform.compile({"language": "cuda", "source": attack, "compileFlags": []}, parse_options({}), sandbox)
+        assert refused.reason == "forbidden_call" and "'dlsym'" in refused.message, refused.message
+    finally:
+        sandbox.close()
