@@ -91,4 +91,9 @@ describe("architecture", () => {
       .map((file) => relative(root, file));
     expect(readers).toEqual([]);
   });
+
+  test("the library entry reads one environment variable, the runtime's Python, as the CLI does", () => {
+    const reads = [...readFileSync(join(root, "index.ts"), "utf8").matchAll(/process\.env(?:\.(\w+))?/g)].map((match) => match[1] ?? "(all)");
+    expect(reads).toEqual(["KERNELEVOLVE_PYTHON"]);
+  });
 });
