@@ -34,6 +34,7 @@ const run = new SyntheticRun({ runsDirectory, seed: 5, budget: total, chunksPerP
 run.grow(total, 100);
 const bestId = run.bestCandidate()!;
 const parentOfBest = run.db.candidate(bestId)!.parentIds[0] ?? bestId;
+const nearBest = [parentOfBest, ...run.db.candidates().filter((candidate) => candidate.parentIds[0] === parentOfBest && candidate.id !== bestId).map((candidate) => candidate.id)];
 run.finish();
 written = Date.now() - written;
 process.stdout.write(`wrote a run of ${total} candidates in ${(written / 1000).toFixed(1)} s\n`);
@@ -72,12 +73,21 @@ try {
     const interactive = Date.now() - start;
     await page.waitForTimeout(400); // the centring animation (250 ms)
 
-    // A click on the canvas, on the best candidate's parent, now drawn large enough to hit.
+    // A click on the canvas, on the drawn candidate nearest the best one (its siblings and parent are candidates).
     const box = (await lineage.boundingBox())!;
-    const position = await lineage.evaluate((element, id) => (element as HTMLElement & { renderedPosition(id: string): { x: number; y: number } | null }).renderedPosition(id), parentOfBest);
+    const drawn = await lineage.evaluate(
+      (element, ids) => ids.map((id) => ({ id, at: (element as HTMLElement & { renderedPosition(id: string): { x: number; y: number } | null }).renderedPosition(id) })),
+      nearBest,
+    );
+    const centre = { x: box.width / 2, y: box.height / 2 };
+    const target = drawn
+      .filter((item) => item.at && item.at.x > 10 && item.at.y > 10 && item.at.x < box.width - 10 && item.at.y < box.height - 10)
+      .sort((a, b) => Math.hypot(a.at!.x - centre.x, a.at!.y - centre.y) - Math.hypot(b.at!.x - centre.x, b.at!.y - centre.y))
+      .find((item) => Math.hypot(item.at!.x - centre.x, item.at!.y - centre.y) > 12);
+    if (!target) throw new Error("no candidate near the best one is drawn in view");
     const clickStart = Date.now();
-    await page.mouse.click(box.x + position!.x, box.y + position!.y);
-    await page.locator(`[data-testid="candidate"][data-candidate-id="${parentOfBest}"] [data-testid="timings"]`).waitFor({ timeout: 60000 });
+    await page.mouse.click(box.x + target.at!.x, box.y + target.at!.y);
+    await page.locator(`[data-testid="candidate"][data-candidate-id="${target.id}"] [data-testid="verdict"]`).waitFor({ timeout: 60000 });
     const clickMs = Date.now() - clickStart;
 
     const zoomMs = await page.evaluate(

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import { RunsReader, type ChunkResolver } from "./run-reader.js";
 import { createFleetReader, type FleetReader } from "./fleet.js";
 
@@ -182,7 +183,8 @@ export async function startDashboardServer(options: DashboardOptions): Promise<D
     server.listen(options.port ?? 8377, host, () => resolveListen());
   });
   const port = (server.address() as AddressInfo).port;
-  const shownHost = host.includes(":") ? `[${host}]` : host;
+  // A wildcard bind is reached through this machine's name, not 0.0.0.0.
+  const shownHost = host === "0.0.0.0" || host === "::" ? hostname() : host.includes(":") ? `[${host}]` : host;
   const url = `http://${shownHost}:${port}/`;
   return {
     url,
