@@ -97,3 +97,39 @@ def test_without_the_guard_the_attacks_succeed(tmp_path):
     for name in names:
         report = reports[os.path.join(FIXTURES, name)]
         assert report["error"] is None and report["correct"], report
+
+
+def test_violations_reach_the_report_descriptor_before_the_exception(tmp_path):
+    """Without torch: a tiny candidate file catches every refusal; the supervisor's pipe still gets each one, and
+    the hook cannot be installed twice or removed."""
+    candidate = tmp_path / "candidate.py"
+    candidate.write_text("import sys\n"
+                         "def attack():\n"
+                         "    for action in (lambda: sys.modules['ctypes'].CDLL(None), lambda: __import__('pty'),\n"
+                         "                   lambda: open('/var/tmp/kernelevolve-guard-fd', 'w')):\n"
+                         "        try:\n"
+                         "            action()\n"
+                         "        except Exception as error:\n"
+                         "            print(type(error).__name__, isinstance(error, ImportError))\n")
+    script = f"""
+import os, sys, ctypes, importlib.util
+sys.path.insert(0, {os.path.join(ROOT, 'python')!r})
+from kernelevolve_runtime import audit_guard
+read_end, write_end = os.pipe()
+guard = audit_guard.install({{"private_dir": {str(tmp_path)!r}, "candidate_files": [{str(candidate)!r}], "report_fd": write_end}})
+spec = importlib.util.spec_from_file_location("candidate", {str(candidate)!r})
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+module.attack()
+try:
+    audit_guard.install({{}})
+except RuntimeError as error:
+    print("second install refused")
+os.close(write_end)
+print(os.read(read_end, 1 << 16).decode().count("forbidden_call"), len(guard.violations()))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=str(tmp_path))
+    lines = result.stdout.splitlines()
+    assert lines[:3] == ["ForbiddenCall False", "ForbiddenImport True", "ForbiddenCall False"], result.stdout + result.stderr
+    assert "second install refused" in lines and lines[-1] == "3 3", result.stdout + result.stderr
+    assert not os.path.exists("/var/tmp/kernelevolve-guard-fd")
