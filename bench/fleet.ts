@@ -15,6 +15,7 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { Redis } from "ioredis";
 import { withEvaluationIdentity } from "../core/evaluation-context.js";
 import { loadSpecFile } from "../core/spec-loader.js";
 import { FleetClient } from "../platforms/queue/fleet-client.js";
@@ -103,6 +104,25 @@ interface Row {
   /** CPU time per job of the orchestrator process and of the worker processes (load-independent costs). */
   orchestratorCpuMsPerJob: number;
   workerCpuMsPerJob: number;
+  /** Redis work per job over the timed round (heartbeats and polls included): commands executed
+   * (Redis 7 counts those inside Lua scripts), network bytes in and out, the memory of one kept (completed) job. */
+  redis: { commandsPerJob: number; bytesInPerJob: number; bytesOutPerJob: number; memoryPerKeptJob: number; commandsPerJobByName: Record<string, number> };
+}
+
+/** Redis's own counters: client commands, commands including those inside Lua scripts, network bytes, memory. */
+async function redisCounters(url: string): Promise<{ byCommand: Record<string, number>; commands: number; allCommands: number; bytesIn: number; bytesOut: number; memory: number; keys: number }> {
+  const redis = new Redis(url);
+  try {
+    const info = await redis.info();
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, "m").exec(info)?.[1] ?? 0);
+    const stats = await redis.info("commandstats");
+    const byCommand: Record<string, number> = {};
+    for (const match of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) byCommand[match[1]] = Number(match[2]);
+    const allCommands = Object.values(byCommand).reduce((sum, value) => sum + value, 0);
+    return { byCommand, commands: field("total_commands_processed"), allCommands, bytesIn: field("total_net_input_bytes"), bytesOut: field("total_net_output_bytes"), memory: field("used_memory"), keys: await redis.dbsize() };
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** A worker host's CPU time so far (ms), asked over its stdin/stdout. */
@@ -135,6 +155,7 @@ try {
       await Promise.all(Array.from({ length: workers }, (_, index) => platform.evaluate(spec, { language: "cpp", source: `// warm-up ${workers} ${index} latency-ms: 1` }, { sizes: ["small"] })));
       const jobs = workers * jobsPerWorker;
       const hostCpuBefore = await Promise.all(hosts.map(hostCpu));
+      const countersBefore = await redisCounters(redis.url);
       const cpuBefore = process.cpuUsage();
       const started = performance.now();
       await Promise.all(
@@ -146,6 +167,19 @@ try {
       const cpu = process.cpuUsage(cpuBefore);
       const hostCpuAfter = await Promise.all(hosts.map(hostCpu));
       const workerCpuMs = hostCpuAfter.reduce((sum, value, index) => sum + value - hostCpuBefore[index], 0);
+      const countersAfter = await redisCounters(redis.url);
+      const per = (key: Exclude<keyof typeof countersAfter, "byCommand">) => (countersAfter[key] - countersBefore[key]) / jobs;
+      const topCommands = Object.fromEntries(
+        Object.entries(countersAfter.byCommand)
+          .map(([name, calls]) => [name, Number(((calls - (countersBefore.byCommand[name] ?? 0)) / jobs).toFixed(2))] as const)
+          .filter(([, calls]) => calls >= 0.5)
+          .sort((a, b) => b[1] - a[1]),
+      );
+      // What one kept (completed) job costs in memory: its hash, sampled.
+      const sample = await client.queue(platform.queue).getJobs(["completed"], 0, 0);
+      const probe = new Redis(redis.url);
+      const memoryPerKeptJob = sample[0] ? Number(await probe.call("MEMORY", "USAGE", `kernelevolve:${platform.queue}:${sample[0].id}`)) : 0;
+      probe.disconnect();
       const perMinute = (jobs / wallSeconds) * 60;
       const linearPerMinute = workers * (60_000 / latencyMs);
       rows.push({
@@ -158,6 +192,7 @@ try {
         overheadMsPerJob: (wallSeconds * 1000 * workers) / jobs - latencyMs,
         orchestratorCpuMsPerJob: (cpu.user + cpu.system) / 1000 / jobs,
         workerCpuMsPerJob: workerCpuMs / jobs,
+        redis: { commandsPerJob: per("commands"), bytesInPerJob: per("bytesIn"), bytesOutPerJob: per("bytesOut"), memoryPerKeptJob, commandsPerJobByName: topCommands },
       });
     } finally {
       await client.close();
@@ -181,6 +216,14 @@ if (values.json) {
   console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const row of rows) {
     console.log(`| ${row.workers} | ${row.jobs} | ${row.wallSeconds.toFixed(2)} | ${row.perMinute.toFixed(0)} | ${row.linearPerMinute.toFixed(0)} | ${(row.ratioToLinear * 100).toFixed(1)}% | ${row.overheadMsPerJob.toFixed(1)} | ${row.orchestratorCpuMsPerJob.toFixed(2)} | ${row.workerCpuMsPerJob.toFixed(2)} |`);
+  }
+  console.log("");
+  console.log("| workers | Redis commands per job (inside scripts too) | script calls per job | blocking reads per job | bytes in per job | bytes out per job | memory per kept job (bytes) |");
+  console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  for (const row of rows) {
+    const r = row.redis;
+    const calls = (name: string) => (r.commandsPerJobByName[name] ?? 0).toFixed(1);
+    console.log(`| ${row.workers} | ${r.commandsPerJob.toFixed(1)} | ${calls("evalsha")} | ${((r.commandsPerJobByName.bzpopmin ?? 0) + (r.commandsPerJobByName.xread ?? 0)).toFixed(1)} | ${r.bytesInPerJob.toFixed(0)} | ${r.bytesOutPerJob.toFixed(0)} | ${r.memoryPerKeptJob.toFixed(0)} |`);
   }
   const worst = Math.min(...rows.map((row) => row.ratioToLinear));
   console.log(`\ngoal (within 10% of linear at every size): ${worst >= 0.9 ? "met" : "NOT met"} (worst ${(worst * 100).toFixed(1)}%)`);

@@ -20,7 +20,7 @@ export interface FleetClientOptions {
   url: string;
   /** How often outstanding jobs are checked directly, in case an event was missed (default 5000 ms). */
   pollMs?: number;
-  /** Completed and failed jobs are kept this long, so a resumed orchestrator finds their results (default 7 days). */
+  /** Completed and failed jobs are kept this long, so a resumed orchestrator finds their results (default 24 h; docs/fleet.md sizes it). */
   keepSeconds?: number;
 }
 
@@ -46,7 +46,7 @@ export class FleetClient {
   constructor(options: FleetClientOptions) {
     this.url = options.url;
     this.pollMs = options.pollMs ?? 5000;
-    this.keepSeconds = options.keepSeconds ?? 7 * 24 * 3600;
+    this.keepSeconds = options.keepSeconds ?? 24 * 3600;
     this.redis = createRedisConnection(options.url, "kernelevolve-orchestrator");
     // ioredis reconnects by itself; an unhandled 'error' event would crash the process instead.
     this.redis.on("error", () => undefined);
@@ -175,12 +175,16 @@ export class FleetClient {
   private async check(jobId: string): Promise<void> {
     const waiter = this.waiters.get(jobId);
     if (!waiter) return;
-    const job = await Job.fromId(this.queue(waiter.queue), jobId);
-    if (!job) {
+    const queue = this.queue(waiter.queue);
+    // The state first (a set lookup in Redis); the whole job only once it has ended.
+    const state = await queue.getJobState(jobId);
+    if (state === "unknown") {
       if (this.waiters.has(jobId)) await waiter.resubmit();
       return;
     }
-    if (job.finishedOn) {
+    if (state !== "completed" && state !== "failed") return;
+    const job = await Job.fromId(queue, jobId);
+    if (job?.finishedOn) {
       if (job.failedReason && !job.returnvalue) this.settle(jobId, { state: "failed", reason: job.failedReason, job });
       else this.settle(jobId, { state: "completed", value: job.returnvalue });
     }
