@@ -127,21 +127,30 @@ export class FleetClient {
     return outcome;
   }
 
-  /** Stops waiting for a job; removes it when it has not started (a cancelled run's queued work). */
+  /**
+   * Cancels one job: removes it when it has not started (its waiter then ends as cancelled); a running
+   * job is left to finish and its waiter to end with it (so the caller's slot is freed only then).
+   */
   async abandon(queueName: string, jobId: string): Promise<"removed" | "running" | "gone"> {
-    this.waiters.delete(jobId);
+    const cancelled = () => this.settle(jobId, { state: "failed", reason: `${CANCELLED_REASON} (the caller gave up)` });
     const job = await this.queue(queueName).getJob(jobId);
-    if (!job) return "gone";
+    if (!job) {
+      cancelled();
+      return "gone";
+    }
     const state = await job.getState();
     if (state === "waiting" || state === "delayed" || state === "prioritized" || state === "waiting-children") {
       try {
         await job.remove();
+        cancelled();
         return "removed";
       } catch {
         return "running"; // taken by a worker in the meantime (remove refuses a locked job)
       }
     }
-    return state === "active" ? "running" : "gone";
+    if (state === "active") return "running";
+    await this.check(jobId); // it ended meanwhile: its waiter gets the outcome
+    return "gone";
   }
 
   /** Removes every job of a scope (run id) that has not started, from the given queues; returns how many. */

@@ -182,9 +182,8 @@ export class QueuePlatform implements Platform {
     const aborted = signal
       ? new Promise<never>((_, reject) => {
           const onAbort = () => {
-            void this.client.abandon(this.queue, jobId).then((state) => {
-              if (state !== "running") releaseOnce();
-            }, releaseOnce);
+            // The slot is freed when `waiting` settles: at once for a removed job, at its end for a running one.
+            void this.client.abandon(this.queue, jobId).catch(releaseOnce);
             reject(new PlatformError("aborted", `evaluation job ${jobId} was cancelled`));
           };
           if (signal.aborted) onAbort();
