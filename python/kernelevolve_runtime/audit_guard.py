@@ -426,6 +426,11 @@ def install(policy=None):
     a GPU, e.g. "ptxas"), report_fd (each violation is written there as a JSON line when it happens),
     no_processes (True: also a seccomp filter denying fork, exec and non-thread clone at the kernel, which no
     Python candidate on the cpu platform or under TRITON_INTERPRET needs).
+
+    On a GPU, Triton initialises its driver through ctypes (refused after installation) and compiles each new kernel
+    by running ptxas and a C compiler for its launcher: initialise the driver before installing (e.g.
+    `triton.runtime.driver.active.get_current_device()`), pass allowed_executables=("ptxas", <the C compiler's
+    basename>) and Triton's cache folder in writable_dirs, and leave no_processes off. Not yet run on a GPU host.
     """
     global _installed
     if _installed is not None:
