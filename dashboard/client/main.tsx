@@ -85,14 +85,29 @@ function RunsPage() {
   const version = useChanges();
   const [data, setData] = useState<{ runsDirectory: string; runs: RunSummary[] }>();
   const [error, setError] = useState<string>();
+  const busy = useRef(false);
+  const again = useRef(false);
   useEffect(() => {
-    api.runs().then(
-      (value) => {
-        setData(value);
-        setError(undefined);
-      },
-      (failure: Error) => setError(failure.message),
-    );
+    // One request at a time: changes that arrive meanwhile are folded into one more request.
+    if (busy.current) {
+      again.current = true;
+      return;
+    }
+    const load = async () => {
+      busy.current = true;
+      try {
+        do {
+          again.current = false;
+          setData(await api.runs());
+          setError(undefined);
+        } while (again.current);
+      } catch (failure) {
+        setError((failure as Error).message);
+      } finally {
+        busy.current = false;
+      }
+    };
+    void load();
   }, [version]);
   return (
     <main class="page">
