@@ -44,6 +44,18 @@ Exit codes: 0 a correct kernel was found, 1 none was, 2 bad usage, 3 platform fa
 not be used (refused key, unreachable endpoint, no quota), 130 stopped (143 by SIGTERM).
 `;
 
+/** The fleet a run used, for `resume` (a password in the URL is not stored: resume then needs --queue). */
+function storedFleet(fleet: { queue: string; tag?: string } | undefined): { queue: string; tag?: string } | undefined {
+  if (!fleet) return undefined;
+  try {
+    const url = new URL(fleet.queue);
+    url.password = "";
+    return { queue: url.toString(), tag: fleet.tag };
+  } catch {
+    return undefined;
+  }
+}
+
 export default defineCommand({
   name: "optimize",
   summary: "Search for a faster kernel for a spec (offline autotune, or an LLM with --model)",
@@ -150,7 +162,7 @@ export default defineCommand({
           experience,
           onEvent,
           signal,
-          metadata: { operatorId, model: model ? { name: model.name, baseUrl: model.baseUrl, ...prices } : undefined },
+          metadata: { operatorId, model: model ? { name: model.name, baseUrl: model.baseUrl, ...prices } : undefined, fleet: storedFleet(composition.options.fleet) },
         }),
       );
     } finally {

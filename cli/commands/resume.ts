@@ -18,7 +18,7 @@ its limits. <run> is a run id, a unique prefix of one, 'latest', or a run folder
 Options:
   --model NAME     Model for a run that used the LLM operator (default: the one it used)
   --base-url URL   Endpoint of that model
-  --queue URL      Evaluate through the fleet at this Redis (kernelevolve worker; docs/fleet.md)
+  --queue URL      Evaluate through the fleet at this Redis (default: the fleet the run used, if any)
   --tag TAG        Only fleet workers started with this hardware tag
   --json           One JSON event per line instead of the progress display
 `;
@@ -47,7 +47,9 @@ export default defineCommand({
     // Prices given on the command line of the first session still apply to the same model.
     const prices = stored && name === stored.name ? Object.fromEntries(Object.entries({ inputCostPerMillion: stored.inputCostPerMillion, outputCostPerMillion: stored.outputCostPerMillion }).filter(([, value]) => value !== undefined)) : {};
     const model = name ? { name, baseUrl: values["base-url"] ?? stored?.baseUrl ?? context.model.baseUrl, apiKey: context.model.apiKey, ...prices } : undefined;
-    const composition = await composeForCli(context, { model, fleet: { queue: values.queue, tag: values.tag } });
+    // A run started on the fleet resumes on it (re-attaching to its queued jobs) unless told otherwise.
+    const fleet = config.metadata?.fleet as { queue?: string; tag?: string } | undefined;
+    const composition = await composeForCli(context, { model, fleet: { queue: values.queue ?? fleet?.queue, tag: values.tag ?? fleet?.tag } });
     try {
       const platform = composition.platforms.get(config.platform);
       const availability = await platform.availability();
