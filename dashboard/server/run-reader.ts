@@ -350,7 +350,15 @@ export class RunsReader {
   /** Change markers of every run, cheap enough to poll. */
   markers(): Map<string, string> {
     const markers = new Map<string, string>();
-    for (const id of this.runIds()) {
+    const ids = this.runIds();
+    // Runs whose folder was removed: their connections are closed.
+    const present = new Set(ids);
+    for (const [id, connection] of this.connections) {
+      if (present.has(id)) continue;
+      connection.close();
+      this.connections.delete(id);
+    }
+    for (const id of ids) {
       try {
         const connection = this.connection(id);
         if (connection) markers.set(id, connection.marker());
