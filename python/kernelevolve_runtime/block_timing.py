@@ -22,9 +22,10 @@ BLOCK_FLOOR_MS = 5.0
 # Longest block aimed for; a single call longer than this is a block of one call.
 BLOCK_CEILING_MS = 20.0
 # Longest block of the slower target (the reference of a much faster candidate): bounds the time spent timing.
-SLOWEST_BLOCK_MS = 60.0
-# At most this many input sets per round (each generated from the spec's init rules; calls beyond it reuse them).
-MOST_INPUT_SETS = 4096
+SLOWEST_BLOCK_MS = 30.0
+# At most this many input sets, and so calls, per block: each round generates, writes, reads back and checks every
+# set, which for tiny kernels costs more than the calls (256 sets of a 1000-element vector-add: ~25 ms a round here).
+MOST_INPUT_SETS = 256
 
 
 def _seed():
@@ -69,9 +70,8 @@ class BlockTimer:
         self.failure = None
         self.calls = 1
 
-    def _layout(self, calls):
-        input_sets = min(calls, self.most_inputs)
-        return Layout(self.shape, input_sets, calls)
+    def _layout(self, calls, input_sets=None):
+        return Layout(self.shape, min(calls, self.most_inputs) if input_sets is None else input_sets, calls)
 
     def _prepare(self, runs, layout, canary=True):
         """Fresh input sets into every run's buffers (and canaries into the first run's outputs), then the layout's device copies."""
@@ -90,14 +90,15 @@ class BlockTimer:
     def _calibrate(self, runs, letters):
         """Warm-up calls, then the calls per block that make the fastest target's block about target_ns long."""
         warmup = max(1, int(self.options["warmup"]))
-        layout = self._layout(min(warmup, self.most_outputs))
+        # Warm-up and calibration read one input set (cheap to write); only the timed rounds need one per call.
+        layout = self._layout(min(warmup, self.most_outputs), input_sets=1)
         self._set_layout(runs, layout)
         self._prepare(runs, layout, canary=False)
         for run, letter in zip(runs, letters):
             run.timed(f"R {layout.output_sets} {letter}", limit=run.time_limit * max(1, warmup))
         # Threads alive now (OpenMP's pool, started by the first parallel region) are the baseline; one more later is hidden work.
         self.baseline_threads = runs[0].thread_count()
-        # Blocks of 1, 8, 64, ... calls (each timed twice, the faster counts) until the calls themselves fill the target;
+        # Blocks of 1 (timed twice, the faster counts), 8, 64, ... calls until the calls themselves fill half the target;
         # the per-call cost is the slope between the last two sizes, so the exchange's own cost (a scheduler wake-up can
         # take milliseconds on a loaded machine) is not mistaken for the calls'.
         points = [(1, self._probe(runs, letters, 1))]
@@ -106,7 +107,7 @@ class BlockTimer:
             per_call = self._per_call(points)
             if calls == 1 and min(elapsed) >= SLOWEST_BLOCK_MS * 1e6 / 8:
                 break  # one call is long: a block of one call
-            if calls > 1 and min(per_call) * calls >= self.target_ns:
+            if calls > 1 and min(per_call) * calls >= self.target_ns / 2:
                 break
             following = min(self.most_outputs, calls * 8)
             if max(per_call) * following > SLOWEST_BLOCK_MS * 1e6:
@@ -115,18 +116,20 @@ class BlockTimer:
         per_call = self._per_call(points)
         # The fastest target's block should reach the target; the slowest one's must stay under SLOWEST_BLOCK_MS.
         wanted = min(math.ceil(self.target_ns / max(1.0, min(per_call))), math.floor(SLOWEST_BLOCK_MS * 1e6 / max(1.0, max(per_call))))
-        calls = min(self.most_outputs, max(1, wanted))
+        # No more calls than input sets: every call of a block sees inputs of its own (a sampled hash would find a repeat).
+        calls = min(self.most_outputs, self.most_inputs, max(1, wanted))
         self.calls = calls
         layout = self._layout(calls)
         self._set_layout(runs, layout)
         return layout
 
     def _probe(self, runs, letters, calls):
-        """Each target's faster of two blocks of `calls` calls (ns), on fresh inputs."""
-        layout = self._layout(calls)
+        """Each target's time (ns) for a block of `calls` calls, all reading one fresh input set (faster of two for one call)."""
+        layout = self._layout(calls, input_sets=1)
         self._set_layout(runs, layout)
         self._prepare(runs, layout, canary=False)
-        return [max(1, min(run.timed(f"R {calls} {letter}") for _ in range(2))) for run, letter in zip(runs, letters)]
+        tries = 2 if calls == 1 else 1  # a single call is the one most exposed to a wake-up's delay
+        return [max(1, min(run.timed(f"R {calls} {letter}") for _ in range(tries))) for run, letter in zip(runs, letters)]
 
     @staticmethod
     def _per_call(points):

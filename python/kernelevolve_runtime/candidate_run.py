@@ -227,6 +227,18 @@ class CandidateRun:
             except ProcessLookupError:
                 pass
 
+    def alive(self):
+        """True while the process exists and was not killed."""
+        return self.process is not None and not self.process.killed and bool(task_states(self.pid))
+
+    def renew(self, total_limit):
+        """Gives a kept process a fresh total time budget for its next evaluation; False if it is gone."""
+        if not self.alive():
+            return False
+        self.total_limit = max(self.time_limit, float(total_limit))
+        self.deadline = time.monotonic() + self.total_limit
+        return True
+
     def thread_count(self):
         """How many tasks (threads) the process has (read while it is frozen)."""
         return len(task_states(self.pid))

@@ -14,6 +14,7 @@ from .compare import Verdict, check_trial, finite_or_none, output_digest
 from .inputs import generate_inputs
 from .native_harness import HarnessBuildError, harness_path
 from .reference import SpecReferenceError, load_reference, run_reference
+from .reference_workers import worker_key
 from .shape_expression import evaluate_shape_expression
 from .shared_arena import Layout, SetShape, arena_capacity, fresh_generator
 from .spec import selected_sizes
@@ -30,7 +31,8 @@ class Failed(Exception):
 
 
 # Shared buffers per process: at most this much for input sets and as much again for output sets (cpu and GPU host memory).
-SET_BUDGET_BYTES = 64 << 20
+# Every round rewrites, reads back and compares all of it, so it bounds the runtime's own work per block too.
+SET_BUDGET_BYTES = 8 << 20
 
 # A re-timed speed-up further than this factor from the first one is not reproducible: the lower one counts.
 TIMING_REPRODUCE_FACTOR = 2.0
@@ -50,16 +52,18 @@ def strict_filter_program(sandbox):
 
 
 def start_reference_run(sandbox, platform, spec, options, sizes):
-    """A clean Python worker that runs only the spec's reference (never candidate code) on its own shared buffers."""
+    """A clean Python worker that runs only the spec's reference (never candidate code) on its own shared buffers (room for every size)."""
     return CandidateRun(sandbox, platform, spec, options, total_limit=total_time_limit(options, len(sizes)),
-                        arena_bytes=arena_capacity(spec, sizes, SET_BUDGET_BYTES, SET_BUDGET_BYTES), role="reference")
+                        arena_bytes=arena_capacity(spec, list(spec["sizes"]), SET_BUDGET_BYTES, SET_BUDGET_BYTES), role="reference")
 
 
 class Evaluation:
     """One candidate's evaluation; run() returns the EvaluationResult dict."""
 
-    def __init__(self, sandbox, platform, spec, candidate, options, on_stage=None):
+    def __init__(self, sandbox, platform, spec, candidate, options, on_stage=None, reference_workers=None):
         self.sandbox, self.platform, self.spec, self.candidate, self.options = sandbox, platform, spec, candidate, options
+        self.reference_workers = reference_workers
+        self.reference_healthy = True
         self.on_stage = on_stage or (lambda stage: None)
         self.sizes = selected_sizes(spec, options.get("sizes"))
         self.durations = {}
@@ -101,7 +105,10 @@ class Evaluation:
             if run is not None:
                 run.close()
             if self.reference_run is not None:
-                self.reference_run.close()
+                if self.reference_workers is not None:
+                    self.reference_workers.check_in(self._reference_key(), self.reference_run, self.reference_healthy)
+                else:
+                    self.reference_run.close()
         total = time.perf_counter() - started
         self.durations["total"] = total
         measured = sum(self.durations.get(key, 0.0) for key in ("static", "compile", "correctness", "timing"))
@@ -200,9 +207,19 @@ class Evaluation:
                     prefix = "re-verification on fresh inputs: " if round_index else ""
                     raise Failed("correctness", verdict.reason, prefix + verdict.message, "", verdict.mismatch)
 
+    def _reference_key(self):
+        return worker_key(self.platform, self.spec, self.options)
+
     def _reference(self):
         if self.reference_run is None:
-            self.reference_run = start_reference_run(self.sandbox, self.platform, self.spec, self.options, self.sizes)
+            def start():
+                return start_reference_run(self.sandbox, self.platform, self.spec, self.options, self.sizes)
+
+            if self.reference_workers is None:
+                self.reference_run = start()
+            else:
+                total = total_time_limit(self.options, len(self.sizes))
+                self.reference_run = self.reference_workers.check_out(self._reference_key(), start, total)
         return self.reference_run
 
     def _timed_pair(self, run, size):
@@ -211,8 +228,11 @@ class Evaluation:
             timer = BlockTimer(self.spec, size, self.options, self.platform.accelerator, SET_BUDGET_BYTES)
             candidate, reference = timer.time_pair(run, self._reference())
         except CandidateFailure as failure:
+            # A failure in the middle of a round may leave either worker mid-command: the reference one is not kept.
+            self.reference_healthy = False
             raise Failed("timing", failure.reason, failure.message, failure.log) from failure
         except SpecReferenceError as error:
+            self.reference_healthy = False
             raise Failed("timing", "runtime_error", f"the reference failed: {error}") from error
         if timer.failure:
             reason, message, mismatch = timer.failure

@@ -169,9 +169,35 @@ def generate_input_sets(spec, size_name, seed, count):
     stacked = []
     for index, tensor_spec in enumerate(spec["inputs"]):
         shape = [count, *resolve_shape(tensor_spec["shape"], dimensions)]
-        values = _values(tensor_spec.get("init"), tensor_spec["dtype"], shape, dimensions, _random_state(seed, size_name, index))
+        generator = _random_state(seed, size_name, index)
+        fast = _float32_values(tensor_spec.get("init"), tensor_spec["dtype"], shape, generator)
+        if fast is not None:
+            stacked.append(fast)
+            continue
+        values = _values(tensor_spec.get("init"), tensor_spec["dtype"], shape, dimensions, generator)
         stacked.append(_as_tensor(values, tensor_spec["dtype"], shape))
     return stacked
+
+
+def _float32_values(init, dtype, shape, generator):
+    """Normal and uniform floats drawn in float32 (several times faster than float64 and a conversion); None otherwise."""
+    kind = init.get("kind") if init else "normal"
+    if dtype not in FLOAT_DTYPES or dtype == "float64" or kind not in ("normal", "uniform"):
+        return None
+    count = int(np.prod(shape))
+    if kind == "normal":
+        values = generator.standard_normal(count, dtype=np.float32)
+        std, mean = (float(init.get("std", 1.0)), float(init.get("mean", 0.0))) if init else (1.0, 0.0)
+        if std != 1.0:
+            values *= np.float32(std)
+        if mean != 0.0:
+            values += np.float32(mean)
+    else:
+        low, high = float(init.get("low", 0.0)), float(init.get("high", 1.0))
+        values = generator.random(count, dtype=np.float32)
+        values *= np.float32(high - low)
+        values += np.float32(low)
+    return torch.from_numpy(values).to(TORCH_DTYPES[dtype]).reshape(shape)
 
 
 def output_shapes(spec, size_name):

@@ -9,6 +9,7 @@ from . import PROTOCOL_VERSION, RUNTIME_VERSION
 from .evaluator import Evaluation, time_reference
 from .platforms.registry import PLATFORM_CLASSES, create_platform
 from .protocol import sanitize
+from .reference_workers import ReferenceWorkers
 from .sandbox import Sandbox
 from .spec import normalize_spec
 
@@ -40,6 +41,8 @@ class Runtime:
         self._platforms = {}
         self._slots = {}
         self._lock = threading.Lock()
+        # Reference-only timing workers kept warm across candidates of a spec (docs/runtime.md, "Trust boundary").
+        self.reference_workers = ReferenceWorkers()
 
     def platform(self, platform_id, cache_dir=None):
         """The platform instance for an id (one per id and cache folder)."""
@@ -83,7 +86,7 @@ class Runtime:
         spec = normalize_spec(spec)
         platform = self.platform(platform_id, cache_dir)
         with self._slot(platform_id):
-            return sanitize(Evaluation(self.sandbox, platform, spec, candidate, options, on_stage).run())
+            return sanitize(Evaluation(self.sandbox, platform, spec, candidate, options, on_stage, self.reference_workers).run())
 
     def time_reference(self, spec, platform_id, options, cache_dir=None):
         """Times the reference per size; returns a TimeReferenceResult dict."""
@@ -98,4 +101,5 @@ class Runtime:
 
     def close(self):
         """Stops the zygote and with it every confined process."""
+        self.reference_workers.close()
         self.sandbox.close()

@@ -15,6 +15,7 @@ from .inputs import TORCH_DTYPES, output_shapes
 from .spec import resolve_shape
 
 ALIGNMENT = 64
+CANARY_CHUNK = 1 << 20
 MEGABYTE = 1 << 20
 
 
@@ -137,7 +138,10 @@ class Arena:
     def fill_canary(self, layout, generator, sets=None):
         """Fills output sets (all, or the first `sets`) with fresh random bytes; returns them (the canary)."""
         count = layout.output_sets if sets is None else sets
-        canary = np.frombuffer(generator.bytes(count * layout.shape.output_stride), dtype=np.uint8).reshape(count, -1)
+        total = count * layout.shape.output_stride
+        # Up to 1 MiB of fresh random bytes, repeated: unpredictable per round, and cheap for large output sets.
+        chunk = np.frombuffer(generator.bytes(min(total, CANARY_CHUNK)), dtype=np.uint8)
+        canary = np.resize(chunk, total).reshape(count, -1)
         self._write(layout.output_base, canary)
         self.canary = canary
         return canary

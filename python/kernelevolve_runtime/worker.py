@@ -102,8 +102,10 @@ class WorkerState:
         output_specs = [(resolve_shape(tensor["shape"], sizes), tensor["dtype"]) for tensor in spec["outputs"]]
         host_inputs = [[self._view(input_base + index * input_stride + position, shape, dtype)
                         for position, (shape, dtype) in zip(input_positions, input_specs)] for index in range(input_sets)]
+        # The reference publishes one result per input set; only a candidate writes every output set.
+        used_outputs = output_sets if self.role == "candidate" else min(input_sets, output_sets)
         host_outputs = [[self._view(output_base + index * output_stride + position, shape, dtype)
-                         for position, (shape, dtype) in zip(output_positions, output_specs)] for index in range(output_sets)]
+                         for position, (shape, dtype) in zip(output_positions, output_specs)] for index in range(used_outputs)]
         on_device = self.device.type != "cpu"
         inputs = [[torch.empty_like(tensor, device=self.device) for tensor in group] for group in host_inputs] if on_device else host_inputs
         outputs = [[torch.empty_like(tensor, device=self.device) for tensor in group] for group in host_outputs] if on_device else host_outputs
@@ -158,7 +160,7 @@ class WorkerState:
         layout = self._current()
         inputs, scalars = layout["inputs"], layout["scalars"]
         input_sets = len(inputs)
-        if count > len(layout["outputs"]):
+        if target == "candidate" and count > len(layout["outputs"]):
             raise RuntimeError("more calls than output sets")
         layout["alias"] = set()
         if target == "candidate":

@@ -4,7 +4,7 @@ gets the verdict its header promises, on the real runtime with timing on.
 Header lines: `Hack:` or `Honest:`, `target: spec <path>`, optional `options: static-checks-off`, and `expect:` one of
   <correctness|timing|any> <reason>[|<reason>...]  rejected at that stage with one of those reasons;
   passes [faster-than N]                           passes (with a re-verified speed-up above N);
-  passes same-timing <baseline>                    passes, candidate time within 3x of the honest baseline's;
+  passes same-timing <baseline>                    passes, and its candidate time is not 3x below the honest baseline's;
   passes same-reference <baseline>                 passes, reference time below 2x the baseline run's (the attack made it 2.7x);
   passes no-gain <baseline>                        passes, and is not 3x faster than its honest baseline (a memo hit would be 20x).
 """
@@ -107,11 +107,12 @@ def test_fixture_gets_the_verdict_its_header_promises(runtime, name):
         assert result["speedup"] > float(argument) and {"reverified", "retimed"} <= set(result["flags"]), (result["speedup"], result["flags"])
         return
     # Against the honest baseline, best of two or three each, so a busy machine's noise hits both alike.
-    rounds = 3 if kind == "same-reference" else 2
+    rounds = 3 if kind in ("same-reference", "same-timing") else 2
     attack_candidate, attack_reference = _medians(runtime, name, rounds)
     honest_candidate, honest_reference = _medians(runtime, argument, rounds)
     if kind == "same-timing":
-        assert honest_candidate / 3 < attack_candidate < 3 * honest_candidate, (attack_candidate, honest_candidate)
+        # The attack aims to look faster; on a loaded machine only that direction has a margin that holds.
+        assert attack_candidate > honest_candidate / 3, (attack_candidate, honest_candidate)
     elif kind == "same-reference":
         assert attack_reference < 2 * honest_reference, (attack_reference, honest_reference)
     elif kind == "no-gain":
