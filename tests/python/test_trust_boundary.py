@@ -184,3 +184,64 @@ def test_the_harness_is_frozen_between_exchanges_and_timed_by_the_runtime(runtim
         assert not bool(run.arena.unwritten(layout, 0)[:7].any()) and bool(run.arena.unwritten(layout, 0)[7].all())
     finally:
         run.close()
+
+
+def test_input_sets_follow_the_spec_and_differ_from_each_other():
+    from kernelevolve_runtime.inputs import generate_input_sets
+
+    spec = normalize_spec({
+        "id": "sets", "description": "d", "category": "c", "dimensions": ["N"], "scalars": {},
+        "inputs": [{"name": "x", "dtype": "float32", "shape": ["N"], "init": {"kind": "uniform", "low": 2, "high": 3}},
+                   {"name": "i", "dtype": "int64", "shape": ["N"], "init": {"kind": "integers", "low": 0, "high": "N"}},
+                   {"name": "o", "dtype": "int64", "shape": [4], "init": {"kind": "offsets", "total": "N"}}],
+        "outputs": [{"name": "y", "dtype": "float32", "shape": ["N"]}],
+        "reference": "def reference(x, i, o):\n    return x\n", "sizes": {"s": {"N": 50}}, "tolerances": {}, "targets": ["cpu"],
+    })
+    x, index, offsets = generate_input_sets(spec, "s", 11, 6)
+    assert x.shape == (6, 50) and x.dtype.is_floating_point and bool(((x >= 2) & (x < 3)).all())
+    assert bool(((index >= 0) & (index < 50)).all()) and offsets.shape == (6, 4)
+    assert all(int(row[0]) == 0 and int(row[-1]) == 50 and bool((row[1:] >= row[:-1]).all()) for row in offsets)
+    assert len({tuple(row.tolist()) for row in x}) == 6, "every set is different"
+    again = generate_input_sets(spec, "s", 12, 6)[0]
+    assert not bool((again == x).all()), "another seed, other values"
+
+
+def test_reference_workers_are_reused_for_the_same_spec_and_dropped_after_a_failure():
+    from kernelevolve_runtime.reference_workers import ReferenceWorkers
+
+    class Run:
+        def __init__(self):
+            self.closed = False
+            self.renewed = None
+
+        def alive(self):
+            return not self.closed
+
+        def renew(self, total):
+            self.renewed = total
+            return not self.closed
+
+        def close(self):
+            self.closed = True
+
+    pool = ReferenceWorkers(kept=1)
+    first = pool.check_out("a", Run, 10.0)
+    pool.check_in("a", first, healthy=True)
+    assert pool.check_out("a", Run, 20.0) is first and first.renewed == 20.0
+    pool.check_in("a", first, healthy=False)
+    assert first.closed and pool.check_out("a", Run, 5.0) is not first
+    kept, other = Run(), Run()
+    pool.check_in("a", kept, healthy=True)
+    pool.check_in("b", other, healthy=True)
+    assert kept.closed and not other.closed, "only one kept: the oldest is closed"
+    pool.close()
+    assert other.closed
+
+
+def test_the_reference_worker_stays_warm_between_candidates_of_a_spec(runtime):
+    pids = []
+    for _ in range(2):
+        assert evaluate(runtime, "cpp_honest_scale_bias.cpp")["status"] == "passed"
+        pids.append([run.pid for _, run in runtime.reference_workers._idle])
+    assert len(pids[0]) == 1 and pids[0] == pids[1], pids
+    assert set(task_states(pids[0][0]).values()) <= set("Tt"), "kept frozen"
