@@ -7,6 +7,7 @@ import { EXIT_CODES, defineCommand } from "../command.js";
 import { openKernelChat } from "../chat-session.js";
 import { composeForCli } from "../compose.js";
 import { SLASH_HELP, runSlashCommand } from "../slash-commands.js";
+import { onProcessStop } from "../process-lifetime.js";
 
 const usage = `
 Usage: kernelevolve chat [--thread ID] [--model NAME] [--base-url URL] [--specs-dir DIR ...]
@@ -122,6 +123,11 @@ export default defineCommand({
       interrupted = true;
       lines.close();
     });
+    // SIGTERM, SIGHUP or a closed output end the session like /quit: runs still going are recorded as stopped.
+    const unsubscribe = onProcessStop(() => {
+      interrupted = true;
+      lines.close();
+    });
     try {
       lines.prompt();
       for await (const raw of lines) {
@@ -149,6 +155,7 @@ export default defineCommand({
         lines.prompt();
       }
     } finally {
+      unsubscribe();
       lines.close();
       await chat.close();
       await composition.close();

@@ -11,9 +11,10 @@ import { driveRun } from "../optimize-session.js";
 const usage = `
 Usage: kernelevolve resume <run> [options]
 
-Continues an interrupted run (Ctrl-C, kill, crash) from its last checkpoint: candidates that were
-proposed but not evaluated are evaluated, finished ones are kept, and the search goes on until
-its limits. <run> is a run id, a unique prefix of one, 'latest', or a run folder.
+Continues a stopped run (Ctrl-C, /stop, SIGTERM) or an interrupted one (kill -9, crash) from its
+last checkpoint: candidates that were proposed but not evaluated are evaluated, finished ones are
+kept, and the search goes on until its limits. <run> is a run id, a unique prefix of one, 'latest', or a run folder. A run that another
+process is still working on is refused (one owner process per run).
 
 Options:
   --model NAME     Model for a run that used the LLM operator (default: the one it used)
@@ -25,7 +26,7 @@ Options:
 
 export default defineCommand({
   name: "resume",
-  summary: "Continue an interrupted optimisation run",
+  summary: "Continue a stopped or interrupted optimisation run",
   usage,
   async run(argv, context) {
     let parsed;

@@ -189,6 +189,25 @@ describe("kernelevolve optimize as a process", () => {
     expect(listing.stderr).toMatch(/exit 0/);
   }, 150_000);
 
+  it("SIGTERM to a chat stops its background runs as `stopped`, not left `running`", async () => {
+    const env = environment("chat-term");
+    const child = spawn(process.execPath, [join(ROOT, "bin", "kernelevolve.js"), "chat"], { cwd: work, env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    const started = new Promise<string>((resolve) =>
+      child.stdout!.on("data", (chunk: Buffer) => {
+        stdout += chunk;
+        const match = /Started run (\S+):/.exec(stdout);
+        if (match && /\[run \S+\] c0001/.test(stdout)) resolve(match[1]);
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    child.stdin!.write("/optimize row-sum-squares --budget 500 --size small\n");
+    const runId = await started;
+    child.kill("SIGTERM");
+    await exited;
+    expect(runRow("chat-term", runId).run).toMatchObject({ status: "stopped", terminationReason: "stopped: the chat ended" });
+  }, 120_000);
+
   it("--time ends in-flight evaluations at the budget and records them", async () => {
     const env = environment("timed");
     const { exit } = start(optimizeArgs(["--time", "4s"]), env);
