@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadSpecFile } from "../../core/spec-loader.js";
 import { tmpdir } from "node:os";
@@ -10,7 +11,7 @@ import { QueuePlatform } from "../../platforms/queue/queue-platform.js";
 import { describePlatformConformance } from "../conformance/platform-conformance.js";
 import { FIXTURES, PYTHON, REAL_RUNTIME_PATH, realRuntimePresent, ROOT, vectorAddSpec } from "../platforms/helpers.js";
 import { runCliInProcess } from "../cli/cli-process.js";
-import { LATENCY_PLUGIN, TestRedis, WorkerProcess, latencyWorkerArgs, redisServerPath } from "./helpers.js";
+import { LATENCY_PLUGIN, TestRedis, WorkerProcess, latencyWorkerArgs, readJournal, redisServerPath, waitFor } from "./helpers.js";
 
 // The queue platform against a real redis-server and real `kernelevolve worker` processes: the
 // shared conformance suite unchanged, verdicts identical to the local cpu platform, routing by tag.
@@ -145,6 +146,46 @@ describeFleet("queue platform", () => {
       rmSync(runs, { recursive: true, force: true });
     }
   }, 120_000);
+
+  test("a campaign killed with -9 mid-way resumes: finished searches kept, the rest continued, each candidate one job started once", async () => {
+    const runs = mkdtempSync(join(tmpdir(), "kernelevolve-campaign-kill-"));
+    try {
+      const files = ["rmsnorm", "row-softmax", "row-sum-squares"].map((id) => {
+        const spec = loadSpecFile(join(ROOT, "seeds", "specs", `${id}.yaml`));
+        const path = join(runs, `${id}.json`);
+        writeFileSync(path, JSON.stringify({ ...spec, targets: [...spec.targets, "latency"] }));
+        return path;
+      });
+      const env = { KERNELEVOLVE_RUNS: runs, KERNELEVOLVE_CACHE: cache };
+      const args = ["--plugin", LATENCY_PLUGIN, "campaign", "start", "kc", ...files.flatMap((file) => ["--spec", file]), "--platform", "latency", "--budget", "12", "--parallel", "1", "--size", "small", "--queue", redis.url, "--json"];
+      const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "cli", "main.ts"), ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+      let output = "";
+      child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      await waitFor(() => /"member-end"/.test(output), 90_000, `the first search to end (output: ${output})`);
+      child.kill("SIGKILL");
+      await exited;
+      const resumed = await runCliInProcess(["--plugin", LATENCY_PLUGIN, "campaign", "resume", "kc", "--json"], env);
+      expect({ status: resumed.status, stderr: resumed.stderr }).toEqual({ status: 0, stderr: "" });
+      expect(resumed.stdout).not.toMatch(/"member-start"[^\n]*"specId":"rmsnorm"/);
+      const end = JSON.parse(resumed.stdout.trim().split("\n").at(-1)!);
+      expect(end.members.map((member: { specId: string; status: string; candidates: number }) => [member.specId, member.status, member.candidates])).toEqual([
+        ["rmsnorm", "completed", 4],
+        ["row-softmax", "completed", 4],
+        ["row-sum-squares", "completed", 4],
+      ]);
+      const client = new FleetClient({ url: redis.url });
+      clients.push(client);
+      const ids = (await client.queue("eval.latency.any").getJobs(["completed"], 0, -1)).map((job) => job.id!).filter((id) => id.startsWith("kc--"));
+      expect(ids.length).toBe(12);
+      expect(new Set(ids.map((id) => id.split(".").slice(0, 2).join("."))).size).toBe(12);
+      const started = readJournal(join(redis.dir, "journal.jsonl")).filter((line) => line.event === "started" && line.jobId.startsWith("kc--"));
+      expect(started.length).toBe(12);
+    } finally {
+      rmSync(runs, { recursive: true, force: true });
+    }
+  }, 180_000);
 
   test("kernelevolve fleet --json lists queues, workers with hardware and tags, and throughput", async () => {
     const client = new FleetClient({ url: redis.url });
