@@ -158,11 +158,10 @@ def _as_tensor(values, dtype_name, shape):
 def generate_input_sets(spec, size_name, seed, count):
     """`count` independent input sets for one size, stacked per input ([count, *shape]); each set follows the spec's init rules.
 
-    Element-wise initialisations draw all sets in one call; offsets and KernelBench inputs are built one set at a time.
+    Element-wise initialisations draw all sets in one call; offsets tensors and KernelBench inputs are built one set at a time.
     """
     count = int(count)
-    per_set = spec.get("kernelbench") or any((tensor.get("init") or {}).get("kind") == "offsets" for tensor in spec["inputs"])
-    if per_set:
+    if spec.get("kernelbench"):
         sets = [generate_inputs(spec, size_name, (seed * 1_000_003 + index) & 0x7FFFFFFFFFFFFFFF) for index in range(count)]
         return [torch.stack([inputs[position] for inputs in sets]) for position in range(len(sets[0]))]
     dimensions = spec["sizes"][size_name]
@@ -170,6 +169,13 @@ def generate_input_sets(spec, size_name, seed, count):
     for index, tensor_spec in enumerate(spec["inputs"]):
         shape = [count, *resolve_shape(tensor_spec["shape"], dimensions)]
         generator = _random_state(seed, size_name, index)
+        init = tensor_spec.get("init") or {}
+        if init.get("kind") == "offsets":
+            # Sorted cuts are not element-wise: one draw per set, each from its own stream.
+            total = int(evaluate_shape_expression(init["total"], dimensions))
+            rows = [_offsets(_random_state(seed + 7919 * (number + 1), size_name, index), shape[1], total) for number in range(count)]
+            stacked.append(_as_tensor(np.stack(rows), tensor_spec["dtype"], shape))
+            continue
         fast = _float32_values(tensor_spec.get("init"), tensor_spec["dtype"], shape, generator)
         if fast is not None:
             stacked.append(fast)
