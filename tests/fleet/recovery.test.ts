@@ -38,7 +38,7 @@ describeRedis("fleet recovery", () => {
   const startWorkers = async (count: number, extra: string[] = []) => {
     const started = Array.from({ length: count }, () => new WorkerProcess(latencyWorkerArgs(redis.url, journal, extra)));
     workers.push(...started);
-    await Promise.all(started.map((worker) => worker.ready()));
+    await Promise.all(started.map((worker) => worker.ready(90_000)));
     return started;
   };
   const alive = () => workers.filter((worker) => worker.child.exitCode === null && worker.child.signalCode === null);
@@ -48,7 +48,7 @@ describeRedis("fleet recovery", () => {
     client = new FleetClient({ url: redis.url, pollMs: 300 });
     platform = new QueuePlatform(createLatencyPlatform(), { client, capacityCacheMs: 0 });
     await startWorkers(4);
-  }, 120_000);
+  }, 150_000);
 
   afterAll(async () => {
     await Promise.allSettled(workers.map((worker) => worker.stop("SIGKILL")));
