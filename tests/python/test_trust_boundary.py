@@ -243,5 +243,6 @@ def test_the_reference_worker_stays_warm_between_candidates_of_a_spec(runtime):
     for _ in range(2):
         assert evaluate(runtime, "cpp_honest_scale_bias.cpp")["status"] == "passed"
         pids.append([run.pid for _, run in runtime.reference_workers._idle])
-    assert len(pids[0]) == 1 and pids[0] == pids[1], pids
-    assert set(task_states(pids[0][0]).values()) <= set("Tt"), "kept frozen"
+    # Earlier tests may have left a warm worker for another spec too; none is replaced by the second evaluation.
+    assert pids[0] and pids[0] == pids[1], pids
+    assert all(set(task_states(pid).values()) <= set("Tt") for pid in pids[0]), "kept frozen"
