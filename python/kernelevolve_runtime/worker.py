@@ -34,19 +34,40 @@ def _overlaps(first, second):
 
 
 def _failure(error):
+    if type(error).__name__ in ("ForbiddenCall", "ForbiddenImport"):
+        # Raised by the audit guard (audit_guard.py) inside the candidate's code.
+        return {"ok": False, "reason": "forbidden_call", "message": str(error)[:500], "log": ""}
     if isinstance(error, CandidateViolation):
         return {"ok": False, "reason": error.reason, "message": str(error)[:500], "log": ""}
     reason = "memory_limit" if isinstance(error, MemoryError) else "runtime_error"
     return {"ok": False, "reason": reason, "message": f"{type(error).__name__}: {error}"[:500], "log": traceback.format_exc()[-3000:]}
 
 
-def _install_audit_guard(job):
-    """Audit hooks before the candidate's module is imported (containment, python/kernelevolve_runtime/audit_guard.py)."""
-    try:
-        from . import audit_guard
-    except ImportError:
-        return
-    audit_guard.install(job.get("auditPolicy"))
+def _install_audit_guard(job, platform):
+    """Irremovable audit hooks right before the candidate's module is imported (python/kernelevolve_runtime/audit_guard.py)."""
+    from . import audit_guard
+
+    directory = os.getcwd()
+    on_gpu = bool(getattr(platform, "has_gpu", False))
+    policy = {"private_dir": directory, "candidate_files": [os.path.abspath(job["artifact"])],
+              "writable_dirs": [path for path in (os.environ.get("TRITON_CACHE_DIR"),) if path],
+              # Without a GPU nothing a Python candidate runs needs a process (Triton's compiler does on a GPU).
+              "no_processes": not on_gpu}
+    if on_gpu and job["platform"] == "triton":
+        import triton
+
+        triton.runtime.driver.active.get_current_device()  # the driver loads through ctypes: before the guard
+        policy["allowed_executables"] = ("ptxas", "gcc", "cc", "clang")
+    return audit_guard.install(policy)
+
+
+def _guard_violation(guard):
+    """The first violation the audit guard recorded (even if the candidate caught the exception), as a failed answer."""
+    found = guard.violations() if guard is not None else []
+    if not found:
+        return None
+    first = found[0]
+    return {"ok": False, "reason": "forbidden_call", "message": str(first.get("message", first) if isinstance(first, dict) else first)[:500], "log": ""}
 
 
 class WorkerState:
@@ -69,8 +90,9 @@ class WorkerState:
         self.reference = namespace["reference"]
         self.compiled_reference = None
         self.kernel = None
+        self.guard = None
         if job.get("artifact"):
-            _install_audit_guard(job)
+            self.guard = _install_audit_guard(job, self.platform)
             self.kernel = self.platform.load(job["artifact"], job["language"], self.spec)
         self.layout = None
 
@@ -248,12 +270,13 @@ def serve_worker(command_descriptor, response_descriptor):
     except Exception as error:  # noqa: BLE001 - the candidate's module code may raise anything
         answer(_failure(error))
         return
-    answer({"ok": True, "ready": True})
+    answer(_guard_violation(state.guard) or {"ok": True, "ready": True})
     for line in reader:
         if line.strip() == "Q":
             answer({"ok": True})
             return
         try:
-            answer(state.handle(line))
+            result = state.handle(line)
         except Exception as error:  # noqa: BLE001 - reported to the runtime as the candidate's failure
-            answer(_failure(error))
+            result = _failure(error)
+        answer(_guard_violation(state.guard) or result)
