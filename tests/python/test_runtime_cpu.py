@@ -229,15 +229,15 @@ def test_a_total_cap_still_bounds_a_worker_that_is_slow_on_every_step(runtime, s
 
 
 def test_a_forged_clock_has_no_effect(runtime, spec):
-    # The module replaces the Python clock and the statistics in its own process; the runtime's clock is elsewhere.
+    # The module replaces the Python clocks in its own process (the audit guard refuses importing the runtime's
+    # modules to patch them); the runtime's clock is in another process.
     source = '''
 import time
 import torch
-import kernelevolve_runtime.timing as timing
 
 time.perf_counter = lambda: 0.0
 time.perf_counter_ns = lambda: 0
-timing.statistics = lambda samples: {"medianMs": 1e-9, "minMs": 1e-9, "p90Ms": 1e-9, "meanMs": 1e-9, "stdMs": 0.0, "repetitions": 5}
+time.monotonic = lambda: 0.0
 
 class ModelNew(torch.nn.Module):
     def forward(self, x, bias, alpha):
