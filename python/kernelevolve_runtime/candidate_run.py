@@ -282,7 +282,10 @@ class CandidateRun:
         self._start_step(limit or self.time_limit)
         started = time.perf_counter_ns()
         self.frozen = False
-        os.kill(self.pid, signal.SIGCONT)
+        try:
+            os.kill(self.pid, signal.SIGCONT)
+        except ProcessLookupError as error:
+            raise self._death() from error
         self.process.send_text(line)
         answer = self._receive()
         elapsed = time.perf_counter_ns() - started
