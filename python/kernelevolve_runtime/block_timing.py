@@ -159,6 +159,8 @@ class BlockTimer:
                 samples[letter].append(elapsed / layout.output_sets / 1e6)
                 total_ms += elapsed / 1e6
             blocks += 1
+            if self.on_device:
+                candidate.command("O")
             reference.command("P")
             if self._check(candidate, reference, layout, baseline_threads):
                 break

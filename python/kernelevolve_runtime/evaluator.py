@@ -17,7 +17,7 @@ from .reference import SpecReferenceError, load_reference, run_reference
 from .reference_workers import worker_key
 from .shape_expression import evaluate_shape_expression
 from .shared_arena import Layout, SetShape, arena_capacity, fresh_generator
-from .spec import selected_sizes
+from .spec import RAGGED_SIZE, evaluation_plan, selected_sizes, with_ragged_size
 from .static_checks import rejection_reason, run_static_checks
 from .timing import geometric_mean
 
@@ -65,12 +65,14 @@ class Evaluation:
         self.reference_workers = reference_workers
         self.reference_healthy = True
         self.on_stage = on_stage or (lambda stage: None)
-        self.sizes = selected_sizes(spec, options.get("sizes"))
+        # Checked sizes (the requested ones plus the ragged size) and timed sizes (the representative ones): docs/runtime.md.
+        self.spec = spec = with_ragged_size(spec)
+        self.sizes, self.timed_sizes, plan_flags = evaluation_plan(spec, options.get("sizes"))
         self.durations = {}
         self.timing_note = None
         self.reference_run = None
         self.result = {"status": "failed", "stage": "static", "message": "", "log": "", "platform": platform.id,
-                       "staticFindings": [], "trials": [], "timings": [], "flags": []}
+                       "staticFindings": [], "trials": [], "timings": [], "flags": list(plan_flags)}
 
     def _stage(self, name):
         self.on_stage(name)
@@ -119,7 +121,8 @@ class Evaluation:
     def _summary(self):
         speedup = self.result.get("speedup")
         text = f"passed {len(self.result['trials'])} trials"
-        text += f", speed-up {speedup:.2f}x (geomean over {len(self.result['timings'])} sizes)" if speedup else ""
+        timed = ", ".join(entry["size"] for entry in self.result["timings"])
+        text += f", speed-up {speedup:.2f}x at {timed}" + (" (geomean)" if len(self.result["timings"]) > 1 else "") if speedup else ""
         return text + (f"; {self.timing_note}" if self.timing_note else "")
 
     def _static(self):
@@ -172,15 +175,26 @@ class Evaluation:
             digests = set()
             for trial in range(self.options["trials"]):
                 seed = fresh_seed()
-                inputs = generate_inputs(self.spec, size, seed)
+                try:
+                    inputs = generate_inputs(self.spec, size, seed)
+                    if size == RAGGED_SIZE:
+                        # A reference that cannot run at the generated ragged size says nothing about the candidate.
+                        expected_early = run_reference(reference, self.spec, inputs)
+                except (SpecReferenceError, ValueError, RuntimeError) as error:
+                    if size != RAGGED_SIZE:
+                        raise
+                    self._skip_ragged(error)
+                    break
                 run.arena.write_inputs(layout, [tensor.unsqueeze(0) for tensor in inputs])
                 run.arena.fill_canary(layout, generator)
                 if device:
                     run.command("I")
                 run.send("R 1 c")
                 # The runtime's own reference is computed while the worker runs the trial.
-                expected, expected64 = run_reference(reference, self.spec, inputs)
+                expected, expected64 = expected_early if size == RAGGED_SIZE else run_reference(reference, self.spec, inputs)
                 answer = run.finish()
+                if device:
+                    run.command("O")
                 # The Python worker's own report of outputs that are views of inputs: it can only count against the candidate.
                 aliased = [position for position in answer.get("alias") or [] if isinstance(position, int)]
                 changed = run.arena.inputs_changed(layout)
@@ -206,6 +220,15 @@ class Evaluation:
                 if not verdict.passed:
                     prefix = "re-verification on fresh inputs: " if round_index else ""
                     raise Failed("correctness", verdict.reason, prefix + verdict.message, "", verdict.mismatch)
+
+    def _skip_ragged(self, error):
+        """Records that the generated ragged size was left out because the spec's own reference or inputs fail there."""
+        if "ragged-skipped" not in self.result["flags"]:
+            self.result["flags"].append("ragged-skipped")
+            dimensions = ", ".join(f"{name}={value}" for name, value in self.spec["sizes"][RAGGED_SIZE].items())
+            self.timing_note = ((self.timing_note + "; ") if self.timing_note else "") + (
+                f"ragged size ({dimensions}) skipped: the reference or its inputs fail there ({str(error)[:200]}); "
+                "set raggedSize in the spec")
 
     def _reference_key(self):
         return worker_key(self.platform, self.spec, self.options)
@@ -266,7 +289,7 @@ class Evaluation:
         started = self._stage("timing")
         above_roofline = False
         try:
-            for size in self.sizes:
+            for size in self.timed_sizes:
                 entry = self._timed_pair(run, size)
                 if self.options["compareTorchCompile"]:
                     compiled = self._torch_compile(size)
@@ -293,7 +316,7 @@ class Evaluation:
         started = time.perf_counter()
         unstable = []
         try:
-            for size_index, size in enumerate(self.sizes):
+            for size_index, size in enumerate(self.timed_sizes):
                 first = self.result["timings"][size_index]
                 second = self._timed_pair(run, size)
                 low, high = sorted((first["speedup"], second["speedup"]))

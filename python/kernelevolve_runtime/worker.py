@@ -10,6 +10,7 @@ the candidate. The runtime's commands are text lines (the same as the native har
     I            (device platforms) copy the input sets and the output canaries to the device
     R <count> <c|r|t>   count calls of the candidate, the reference or torch.compile of the reference
     P            copy the reference's results of calls 0..S-1 into output sets 0..S-1 (reference worker)
+    O            (device platforms) copy the last block's outputs and the inputs after it to host memory, untimed
     Q            exit
 """
 import json
@@ -203,16 +204,29 @@ class WorkerState:
                         retained.append(result)
             layout["retained"] = retained
         if layout["onDevice"]:
+            # Device-wide: work the candidate queued on any stream is done before the block's answer (and its time).
             torch.cuda.synchronize()
-            if target == "candidate":
-                # Inside the timed block: the runtime reads outputs (and the inputs after the calls) only from host memory.
-                for index in range(count):
-                    for host, device in zip(layout["hostOutputs"][index], layout["outputs"][index]):
-                        host.copy_(device)
-                for host_group, device_group in zip(layout["hostInputs"], inputs):
-                    for host, device in zip(host_group, device_group):
-                        host.copy_(device)
+        layout["lastCount"] = count
         return {"ok": True, "alias": sorted(layout["alias"])}
+
+    def copy_out(self):
+        """`O` (device platforms, untimed): the last block's output sets and the inputs after its calls, into host memory.
+
+        Outside the timed block, so the transfer weighs on neither side's time (the reference's outputs travel the same
+        way in `P`). No candidate code runs here: its calls are over, every stream was synchronised before the block's
+        answer, and thread starts are refused (audit guard; no pthread_create in a native GPU object, symbol_policy), so
+        nothing can finish work the timed calls skipped.
+        """
+        layout = self._current()
+        if layout["onDevice"]:
+            for index in range(int(layout.get("lastCount", 0))):
+                for host, device in zip(layout["hostOutputs"][index], layout["outputs"][index]):
+                    host.copy_(device)
+            for host_group, device_group in zip(layout["hostInputs"], layout["inputs"]):
+                for host, device in zip(host_group, device_group):
+                    host.copy_(device)
+            torch.cuda.synchronize()
+        return {"ok": True}
 
     def _reference_function(self, target):
         if target == "torch_compile":
@@ -244,6 +258,8 @@ class WorkerState:
             return self.run(int(fields[1]), TARGETS[fields[2]])
         if op == "P":
             return self.publish()
+        if op == "O":
+            return self.copy_out()
         raise ValueError(f"unknown command {op!r}")
 
 

@@ -41,9 +41,10 @@ def test_correct_kernel_passes_with_timings_and_a_speedup(runtime, spec):
     # re-verification threshold, which would double the trials this test counts.
     result = evaluate(runtime, spec, read("scale_bias.cpp"), speedupThreshold=1e6)
     assert result["status"] == "passed" and result["stage"] == "done", result
-    assert [trial["size"] for trial in result["trials"]] == ["small"] * 3 + ["large"] * 3
-    assert len({trial["seed"] for trial in result["trials"]}) == 6 and all(trial["passed"] for trial in result["trials"])
-    assert [timing["size"] for timing in result["timings"]] == ["small", "large"]
+    # Every declared size and the generated ragged one are checked; only the representative (largest) size is timed.
+    assert [trial["size"] for trial in result["trials"]] == ["small"] * 3 + ["large"] * 3 + ["ragged"] * 3
+    assert len({trial["seed"] for trial in result["trials"]}) == 9 and all(trial["passed"] for trial in result["trials"])
+    assert [timing["size"] for timing in result["timings"]] == ["large"]
     for timing in result["timings"]:
         assert timing["candidate"]["repetitions"] >= 3 and timing["reference"]["medianMs"] > 0
         assert timing["speedup"] == pytest.approx(timing["reference"]["medianMs"] / timing["candidate"]["medianMs"])
@@ -172,7 +173,8 @@ def test_autotune_evaluates_the_default_instance_first_and_reports_the_best(runt
 def test_large_speedups_are_reverified_on_fresh_inputs(runtime, spec):
     result = evaluate(runtime, spec, read("scale_bias.cpp"), speedupThreshold=0.001)
     assert result["status"] == "passed" and "reverified" in result["flags"]
-    assert len(result["trials"]) == 12 and len({trial["seed"] for trial in result["trials"]}) == 12
+    # 3 trials at small, large and the ragged size, then again on fresh inputs.
+    assert len(result["trials"]) == 18 and len({trial["seed"] for trial in result["trials"]}) == 18
     assert "retimed" in result["flags"]
     for timing in result["timings"]:
         assert timing["candidate"]["repetitions"] == timing["reference"]["repetitions"], "interleaved: one sample of each per round"
@@ -221,11 +223,11 @@ def test_the_wall_limit_applies_per_step_not_to_the_whole_worker(runtime, spec):
 
 
 def test_a_total_cap_still_bounds_a_worker_that_is_slow_on_every_step(runtime, spec):
-    # One size: the cap is (1 + 3 x 1) x 1 s = 4 s; 12 trials of 0.6 s never reach it in one step but do in total.
+    # One size and the ragged one: the cap is (1 + 3 x 2) x 1 s = 7 s; 12 trials of 0.6 s never reach it in one step but do in total.
     source = SLOW_AFTER.format(after=0, sleep=0.6)
     result = evaluate(runtime, spec, source, language="python", timing=False, timeLimitSeconds=1.0, sizes=["small"], trials=12)
     assert (result["stage"], result["reason"]) == ("correctness", "timeout"), result["message"]
-    assert "total" in result["message"] and result["durations"]["correctness"] < 6.0
+    assert "total" in result["message"] and result["durations"]["correctness"] < 9.0
 
 
 def test_a_forged_clock_has_no_effect(runtime, spec):
@@ -247,3 +249,42 @@ class ModelNew(torch.nn.Module):
     result = evaluate(runtime, spec, source, language="python", sizes=["small"])
     assert result["status"] == "passed", result["message"]
     assert result["timings"][0]["candidate"]["medianMs"] >= 2.0 and result["speedup"] < 1.0
+
+
+# ---- Representative and ragged sizes (issue #12.4) ----
+
+def _aligned_spec(spec, **extra):
+    """scale-bias with every declared extent a multiple of 16: only the generated ragged size has tails."""
+    return {**spec, "sizes": {"small": {"R": 4, "D": 64}, "large": {"R": 64, "D": 1024}}, **extra}
+
+
+@pytest.mark.parametrize("fixture", ["tail_dropped_macro.cpp", "tail_vector_width.cpp"])
+def test_a_kernel_wrong_only_on_ragged_tails_fails_at_the_ragged_size(runtime, spec, fixture):
+    source = read(os.path.join("ragged", fixture))
+    aligned = _aligned_spec(spec)
+    declared_only = evaluate(runtime, {**aligned, "raggedSize": False}, source, timing=False)
+    assert declared_only["status"] == "passed", "the declared sizes alone do not catch it"
+    result = evaluate(runtime, aligned, source, timing=False)
+    assert result["status"] == "failed" and result["stage"] == "correctness", result
+    assert result["reason"] in ("wrong_output", "unwritten_output"), result
+    assert result["trials"][-1]["size"] == "ragged" and all(trial["passed"] for trial in result["trials"][:-1])
+
+
+def test_speedup_is_judged_at_the_representative_sizes_only(runtime, spec):
+    source = read("scale_bias.cpp")
+    chosen = evaluate(runtime, {**spec, "representativeSizes": ["small"]}, source, speedupThreshold=1e6)
+    assert chosen["status"] == "passed" and [timing["size"] for timing in chosen["timings"]] == ["small"]
+    assert chosen["speedup"] == pytest.approx(chosen["timings"][0]["speedup"])
+    # Asking for a size that is not representative times it, flagged so it is never taken for the spec's figure.
+    asked = evaluate(runtime, spec, source, sizes=["small"], speedupThreshold=1e6)
+    assert [timing["size"] for timing in asked["timings"]] == ["small"] and "timed-non-representative" in asked["flags"]
+    assert [trial["size"] for trial in asked["trials"]] == ["small"] * 3 + ["ragged"] * 3
+
+
+def test_a_ragged_size_the_reference_cannot_run_is_skipped_with_a_note(runtime, spec):
+    # A reference that only accepts even widths: the ragged size (odd extents) is the spec's problem, not the candidate's.
+    picky = {**_aligned_spec(spec), "reference": "import torch\n\ndef reference(x, bias, alpha):\n    assert x.shape[1] % 2 == 0, 'even widths only'\n    return x * alpha + bias\n"}
+    result = evaluate(runtime, picky, read("scale_bias.cpp"), timing=False)
+    assert result["status"] == "passed", result
+    assert "ragged-skipped" in result["flags"] and "raggedSize" in result["message"]
+    assert all(trial["size"] != "ragged" for trial in result["trials"])
