@@ -52,7 +52,7 @@ export function describeEvaluation(result: EvaluationResult | undefined, logToke
   if (!result) return "Not evaluated yet.";
   const lines: string[] = [];
   if (result.status === "passed") {
-    lines.push(`Correct. Speed-up over the reference: ${result.speedup?.toFixed(3) ?? "n/a"}x (geomean over sizes).`);
+    lines.push(`Correct. Speed-up over the reference: ${result.speedup?.toFixed(3) ?? "n/a"}x at the representative size(s) ${result.timings.map((timing) => timing.size).join(", ")} (the sizes users run; the others are checked for correctness only).`);
   } else {
     lines.push(`FAILED at stage ${result.stage}${result.reason ? ` (${result.reason})` : ""}: ${result.message}`);
   }

@@ -1,7 +1,7 @@
 import type { EvaluationResult } from "../../core/protocol.js";
 
 /**
- * Fitness of an evaluated candidate: its speed-up over the reference (geomean over sizes) when
+ * Fitness of an evaluated candidate: its speed-up over the reference at the spec's representative sizes (geomean where there are several) when
  * correct, 0 otherwise. An untimed platform (e.g. an interpreter), or a result whose timing the
  * platform skipped (Triton on a host without a GPU), gives a correct kernel 1.
  */

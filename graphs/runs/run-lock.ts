@@ -37,6 +37,16 @@ export function processStartTime(pid: number): string | undefined {
   }
 }
 
+/** The one-letter state of a process (R, S, D, Z, ...), or undefined when it is gone. */
+export function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether the process named by a lock is still the one that took it. */
 export function ownerAlive(owner: RunOwner): boolean {
   if (owner.host !== hostname()) return true; // another machine's process cannot be checked: assume it lives
@@ -45,6 +55,8 @@ export function ownerAlive(owner: RunOwner): boolean {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
   }
+  // A killed owner that its parent has not reaped yet is a zombie: its pid answers signal 0 but nothing runs.
+  if (processState(owner.pid) === "Z" || processState(owner.pid) === "X") return false;
   if (owner.processStart !== undefined) {
     const now = processStartTime(owner.pid);
     if (now !== undefined && now !== owner.processStart) return false;
