@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { PlatformError, UserError } from "../../core/errors.js";
@@ -226,9 +226,20 @@ async function runMembers(campaign: CampaignFile, folder: string, context: CliCo
         const operator = composition.operators.get(operatorId).create({ spec, platform, seeds });
         const policy = composition.policies.get(campaign.policy ?? composition.defaults.policy);
         print({ type: "member-start", campaign: campaign.name, specId: member.specId, runId: member.runId, index }, `[${index}/${campaign.members.length}] ${member.specId}: ${existsSync(join(runFolder, "run.sqlite")) ? "resuming" : "starting"} run ${member.runId} (budget ${member.budget})`);
-        result = existsSync(join(runFolder, "run.sqlite"))
-          ? await resumeRun({ folder: runFolder, platform, operator, policy, signal })
-          : await optimize({ spec, platform, operator, policy, seeds, runsDirectory: context.runsDirectory, runId: member.runId, budget: { candidates: member.budget }, evaluation, signal, metadata: { operatorId, campaign: campaign.name } });
+        const start = () =>
+          optimize({ spec, platform, operator, policy, seeds, runsDirectory: context.runsDirectory, runId: member.runId, budget: { candidates: member.budget }, evaluation, signal, metadata: { operatorId, campaign: campaign.name } });
+        if (existsSync(join(runFolder, "run.sqlite"))) {
+          try {
+            result = await resumeRun({ folder: runFolder, platform, operator, policy, signal });
+          } catch (error) {
+            // Killed between creating the run database and recording the run: nothing of it was evaluated, start it afresh.
+            if ((error as { code?: string }).code !== "run_not_found") throw error;
+            rmSync(runFolder, { recursive: true, force: true });
+            result = await start();
+          }
+        } else {
+          result = await start();
+        }
         refresh(member, context.runsDirectory);
       } catch (error) {
         if ((error as { fault?: string }).fault === "user" || (error as { code?: string }).code === "no_template") {

@@ -82,7 +82,11 @@ class Server:
                     self._write({"id": request_id, "ok": True, "result": {}})
                     return 0
                 self._pool.submit(self._handle, request_id, method, params)
-            self._pool.shutdown(wait=True)
+            # End of input without `shutdown`: the client is gone (killed, or its pipe closed). Nobody will read the
+            # answers, so in-flight evaluations are not waited for: closing the runtime kills their workers now, and
+            # queued requests are dropped, so the runtime does not outlive its client by a whole evaluation.
+            self.runtime.close()
+            self._pool.shutdown(wait=False, cancel_futures=True)
             return 0
         finally:
             self.runtime.close()
