@@ -116,8 +116,8 @@ def host_architecture():
     return ARCHITECTURES.get(platform.machine())
 
 
-def build_program(architecture):
-    """The filter for one architecture as packed `struct sock_filter` entries."""
+def _base_program(architecture):
+    """The part every filter starts with: a foreign architecture's entry denied, then each call of DENIED."""
     numbers = architecture["numbers"]
     program = _Filter()
     program.emit(_LD_W_ABS, _OFFSET_ARCH)
@@ -128,6 +128,13 @@ def build_program(architecture):
     for name in DENIED:
         if name in numbers:
             program.emit(_JEQ_K, numbers[name], "deny", 0)
+    return program
+
+
+def build_program(architecture):
+    """The filter for one architecture as packed `struct sock_filter` entries."""
+    numbers = architecture["numbers"]
+    program = _base_program(architecture)
     program.emit(_JEQ_K, numbers["clone3"], "no_such_call", 0)
     program.emit(_JEQ_K, numbers["clone"], 0, "allow")
     program.emit(_LD_W_ABS, _OFFSET_ARG0_LOW)
@@ -233,15 +240,7 @@ def build_strict_program(architecture, strict_numbers, write_xor_execute=True):
     e.g. torch's oneDNN on the CPU) and keeps the rest: no exec, no processes, threads only.
     """
     numbers = architecture["numbers"]
-    program = _Filter()
-    program.emit(_LD_W_ABS, _OFFSET_ARCH)
-    program.emit(_JEQ_K, architecture["audit"], 0, "deny")
-    program.emit(_LD_W_ABS, _OFFSET_NR)
-    if architecture["x32"]:
-        program.emit(_JGE_K, X32_SYSCALL_BIT, "deny", 0)
-    for name in DENIED:
-        if name in numbers:
-            program.emit(_JEQ_K, numbers[name], "deny", 0)
+    program = _base_program(architecture)
     for name in STRICT_DENIED if write_xor_execute else PROCESS_DENIED:
         if name in strict_numbers:
             program.emit(_JEQ_K, strict_numbers[name], "deny", 0)
