@@ -1,127 +1,92 @@
-"""CLI: `python -m pipelines.exfm <command> --args-json '{...}'`; one JSON result line last on stdout, progress on stderr."""
+"""CLI: `python -m pipelines.exfm <command> --args-json '{...}'` (pipelines/command_line.py: one JSON result line
+last on stdout, progress on stderr). Each command builds its config dataclass from the arguments given (the
+dataclass holds the defaults and validates); the table COMMANDS lists the dataclass fields as arguments."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from dataclasses import asdict
-from typing import Callable, Dict
+from typing import Any
 
-from ..command_line import REQUIRED, Command, JsonArgument, build_parser, dataclass_arguments
+from ..command_line import REQUIRED, Argument, Command, config_command
+from ..command_line import main as run_command_line
 from .config import ConfigError, DataConfig, FoundationConfig, VerticalConfig, from_dict
+from .evaluate import EvaluateConfig
+from .experiment import ExperimentConfig
+from .profile import ProfileConfig
 
 
-def _generate_data(arguments: dict) -> dict:
+def _generate_data(arguments: dict[str, Any]) -> dict[str, Any]:
     from .data import generate_stream, write_dataset
 
-    output = arguments.pop("output", None)
-    if not output or not isinstance(output, str):
-        raise ConfigError("args.output: a folder for the dataset is required, e.g. {\"output\": \"work/data\"}")
+    output = arguments.pop("output")
     config = from_dict(DataConfig, arguments)
     batch, meta = generate_stream(config)
     paths = write_dataset(output, batch, meta)
-    return {"ok": True, "command": "generate-data", "folder": output, **paths, "rows": batch.rows, "vocabulary": meta["vocabulary"], "click_rate": meta["click_rate"], "new_user_share": meta["new_user_share"], "config": asdict(config)}
+    return {"folder": output, **paths, "rows": batch.rows, "vocabulary": meta["vocabulary"], "click_rate": meta["click_rate"],
+            "new_user_share": meta["new_user_share"], "config": asdict(config)}
 
 
-def _train_foundation(arguments: dict) -> dict:
+def _train_foundation(arguments: dict[str, Any]) -> dict[str, Any]:
     from .foundation import train_foundation
 
     return train_foundation(from_dict(FoundationConfig, arguments))
 
 
-def _train_vertical(arguments: dict) -> dict:
+def _train_vertical(arguments: dict[str, Any]) -> dict[str, Any]:
     from .vertical import train_vertical
 
     return train_vertical(from_dict(VerticalConfig, arguments))
 
 
-def _evaluate(arguments: dict) -> dict:
-    from .evaluate import EvaluateConfig, evaluate
+def _evaluate(arguments: dict[str, Any]) -> dict[str, Any]:
+    from .evaluate import evaluate
 
     return evaluate(from_dict(EvaluateConfig, arguments))
 
 
-def _profile(arguments: dict) -> dict:
-    from .profile import ProfileConfig, run_profile
+def _profile(arguments: dict[str, Any]) -> dict[str, Any]:
+    from .profile import run_profile
 
     return run_profile(from_dict(ProfileConfig, arguments))
 
 
-def _experiment(arguments: dict) -> dict:
-    from .experiment import ExperimentConfig, run_experiment
+def _experiment(arguments: dict[str, Any]) -> dict[str, Any]:
+    from .experiment import run_experiment
 
     return run_experiment(from_dict(ExperimentConfig, arguments))
 
 
-def _merge_experiments(arguments: dict) -> dict:
+def _merge_experiments(arguments: dict[str, Any]) -> dict[str, Any]:
     from .experiment import merge_experiments
 
-    inputs = arguments.get("inputs")
-    if not isinstance(inputs, list) or not all(isinstance(p, str) for p in inputs) or set(arguments) != {"inputs"}:
-        raise ConfigError("args.inputs: a list of files, each holding one experiment result as its last JSON line")
     results = []
-    for path in inputs:
+    for path in arguments["inputs"]:
         try:
             with open(path) as handle:
-                lines = [line for line in handle.read().splitlines() if line.strip()]
-            results += [json.loads(line) for line in lines]
+                results += [json.loads(line) for line in handle.read().splitlines() if line.strip()]
         except (OSError, json.JSONDecodeError) as error:
-            raise ConfigError(f"args.inputs: cannot read {path!r}: {error}") from None
+            raise ConfigError(f"inputs: cannot read {path!r}: {error}") from None
     return merge_experiments(results)
 
 
-COMMANDS: Dict[str, Callable[[dict], dict]] = {
-    "generate-data": _generate_data,
-    "train-foundation": _train_foundation,
-    "train-vertical": _train_vertical,
-    "evaluate": _evaluate,
-    "profile": _profile,
-    "experiment": _experiment,
-    "merge-experiments": _merge_experiments,
-}
+COMMANDS: tuple[Command, ...] = (
+    config_command("generate-data", "Generate the synthetic streaming ads dataset.", _generate_data, DataConfig,
+                   Argument("output", "str", REQUIRED, "folder to write the dataset to")),
+    config_command("train-foundation", "Train the foundation model in the stream and write its DAS files.", _train_foundation, FoundationConfig),
+    config_command("train-vertical", "Train one vertical model on its domain, with or without the FM's signal.", _train_vertical, VerticalConfig),
+    config_command("evaluate", "Score checkpoints and DAS files per window (NE, relative NE gain, AUC).", _evaluate, EvaluateConfig),
+    config_command("profile", "Profile one training step and write kernel specs for its hot operators.", _profile, ProfileConfig),
+    config_command("experiment", "Run the E1-E3 claims and the no-drift control over seeds.", _experiment, ExperimentConfig),
+    Command("merge-experiments", "Pool experiment results made one seed at a time.", _merge_experiments, (
+        Argument("inputs", "list[str]", REQUIRED, "files, each holding experiment result lines"),)),
+)
 
 
-def command_arguments() -> Dict[str, Command]:
-    """What each command's --help lists: the fields of the config dataclass it reads."""
-    from .evaluate import EvaluateConfig
-    from .experiment import ExperimentConfig
-    from .profile import ProfileConfig
-
-    output = JsonArgument("output", "str", REQUIRED, "folder to write the dataset to")
-    inputs = JsonArgument("inputs", "list[str]", REQUIRED, "files, each holding experiment result lines")
-    return {
-        "generate-data": Command("Generate the synthetic streaming ads dataset.", (output,) + dataclass_arguments(DataConfig)),
-        "train-foundation": Command("Train the foundation model in the stream and write its DAS files.", dataclass_arguments(FoundationConfig)),
-        "train-vertical": Command("Train one vertical model on its domain, with or without the FM's signal.", dataclass_arguments(VerticalConfig)),
-        "evaluate": Command("Score checkpoints and DAS files per window (NE, relative NE gain, AUC).", dataclass_arguments(EvaluateConfig)),
-        "profile": Command("Profile one training step and write kernel specs for its hot operators.", dataclass_arguments(ProfileConfig)),
-        "experiment": Command("Run the E1-E3 claims and the no-drift control over seeds.", dataclass_arguments(ExperimentConfig)),
-        "merge-experiments": Command("Pool experiment results made one seed at a time.", (inputs,)),
-    }
-
-
-def main(argv: list | None = None) -> int:
-    """Parses the command and its JSON arguments, runs it, prints the result; exit 2 on bad input."""
-    parser = build_parser("python -m pipelines.exfm", "ExFM pipeline: synthetic ads stream, FM, DAS, vertical models.", command_arguments())
-    options = parser.parse_args(argv)
-    try:
-        arguments = json.loads(options.args_json)
-        if not isinstance(arguments, dict):
-            raise ConfigError("--args-json must be a JSON object")
-        result = COMMANDS[options.command](arguments)
-    except json.JSONDecodeError as error:
-        return _fail(f"--args-json is not valid JSON: {error}")
-    except ConfigError as error:
-        return _fail(str(error))
-    print(json.dumps(result))
-    return 0
-
-
-def _fail(message: str) -> int:
-    """Reports a user error on stderr (what the TS tools relay) and as the JSON result line."""
-    print(f"error: {message}", file=sys.stderr)
-    print(json.dumps({"ok": False, "error": message}))
-    return 2
+def main(argv: list[str] | None = None) -> int:
+    """Runs one command (see pipelines/command_line.py): exit 0 with its result line, 2 for bad input, 1 for a failure."""
+    return run_command_line("python -m pipelines.exfm", "ExFM pipeline: synthetic ads stream, FM, DAS, vertical models.",
+                            COMMANDS, argv, input_errors=(ConfigError,))
 
 
 if __name__ == "__main__":
