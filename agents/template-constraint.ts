@@ -1,7 +1,10 @@
 /**
  * The `// constraint:` expressions of kernel templates: a small, safe subset of Python expressions
  * over parameter names (arithmetic, comparisons with chaining, and/or/not, `in` over a list,
- * string and number literals). Parsed once, evaluated for every candidate combination.
+ * conditional expressions `a if test else b`, string and number literals). Parsed once, evaluated
+ * for every candidate combination. The Python runtime evaluates the same text with Python itself
+ * (python/kernelevolve_runtime/contract/templates.py); tests/contract/shared-cases.json holds the
+ * cases both must agree on.
  */
 export type ConstraintValue = number | string | boolean | ConstraintValue[];
 
@@ -13,7 +16,8 @@ type Node =
   | { kind: "list"; items: Node[] }
   | { kind: "unary"; op: string; operand: Node }
   | { kind: "binary"; op: string; left: Node; right: Node }
-  | { kind: "compare"; operands: Node[]; ops: string[] };
+  | { kind: "compare"; operands: Node[]; ops: string[] }
+  | { kind: "conditional"; test: Node; then: Node; otherwise: Node };
 
 const TOKEN = /\s*(?:(\d+\.\d*(?:e[+-]?\d+)?|\d*\.\d+(?:e[+-]?\d+)?|\d+(?:e[+-]?\d+)?)|('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|\/\/|<=|>=|==|!=|[-+*/%()<>\[\],]))/y;
 
@@ -47,6 +51,16 @@ function parse(text: string): Node {
     index++;
   };
 
+  // Python's conditional expression: `body if test else otherwise`, the loosest binding; `otherwise` may itself be one.
+  const expression = (): Node => {
+    const body = orExpression();
+    if (!isWord(peek(), "if")) return body;
+    index++;
+    const test = orExpression();
+    if (!isWord(peek(), "else")) throw new Error(`expected 'else' in constraint '${text}'`);
+    index++;
+    return { kind: "conditional", test, then: body, otherwise: expression() };
+  };
   const orExpression = (): Node => {
     let left = andExpression();
     while (isWord(peek(), "or")) {
@@ -122,7 +136,7 @@ function parse(text: string): Node {
   const list = (close: string): Node => {
     const items: Node[] = [];
     while (!isOp(peek(), close)) {
-      items.push(orExpression());
+      items.push(expression());
       if (!isOp(peek(), ",")) break;
       index++;
     }
@@ -140,7 +154,7 @@ function parse(text: string): Node {
     }
     if (token.text === "[") return list("]");
     if (token.text === "(") {
-      const inner = orExpression();
+      const inner = expression();
       if (isOp(peek(), ",")) {
         index++;
         const rest = list(")") as { kind: "list"; items: Node[] };
@@ -152,7 +166,7 @@ function parse(text: string): Node {
     throw new Error(`unexpected '${token.text}' in constraint '${text}'`);
   };
 
-  const node = orExpression();
+  const node = expression();
   if (index < tokens.length) throw new Error(`unexpected '${tokens[index].text}' in constraint '${text}'`);
   return node;
 }
@@ -205,6 +219,8 @@ function evaluate(node: Node, variables: Record<string, ConstraintValue>): Const
       if (node.op === "not") return !truthy(operand);
       return node.op === "-" ? -numeric(operand, "-") : numeric(operand, "+");
     }
+    case "conditional":
+      return truthy(evaluate(node.test, variables)) ? evaluate(node.then, variables) : evaluate(node.otherwise, variables);
     case "compare": {
       let left = evaluate(node.operands[0], variables);
       for (let position = 0; position < node.ops.length; position++) {
@@ -266,6 +282,7 @@ function collectNames(node: Node, names: Set<string>): void {
     collectNames(node.left, names);
     collectNames(node.right, names);
   } else if (node.kind === "compare") node.operands.forEach((operand) => collectNames(operand, names));
+  else if (node.kind === "conditional") [node.test, node.then, node.otherwise].forEach((part) => collectNames(part, names));
 }
 
 /** Parses a Python-like constraint expression; throws with the position of a syntax error. */

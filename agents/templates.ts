@@ -4,7 +4,8 @@ import { parseConstraint, type Constraint, type ConstraintValue } from "./templa
 /**
  * Kernel templates for the autotune operator (format: docs/abi-cpu.md). A template is a seed
  * kernel whose comment header declares parameters; `{{NAME}}` placeholders take one value each.
- * The Python runtime has its own reader of the same format; both must agree on what an instance is.
+ * The Python runtime has its own reader of the same format (python/kernelevolve_runtime/contract/templates.py);
+ * both must agree on what an instance is, to the byte: tests/contract/shared-cases.json holds the cases both run.
  */
 
 /** One declared parameter; `values[0]` is the default. */
@@ -31,10 +32,16 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** True when a source declares itself a template (has the `kernelevolve:template` marker line). */
 export function isTemplate(source: string): boolean {
-  return source.split("\n").some((line) => MARKER.test(line));
+  return lines(source).some(({ text }) => MARKER.test(text));
 }
 
-function typedValue(value: string): ConstraintValue {
+/** The source's lines, each without its line ending; `ending` is "\r" for a CRLF line so it can be written back. */
+function lines(source: string): { text: string; ending: string }[] {
+  return source.split("\n").map((line) => (line.endsWith("\r") ? { text: line.slice(0, -1), ending: "\r" } : { text: line, ending: "" }));
+}
+
+/** A parameter value as constraints see it: a plain decimal number (optionally signed, with a fraction or exponent) is a number, anything else a string. */
+export function typedValue(value: string): ConstraintValue {
   return /^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value) ? Number(value) : value;
 }
 
@@ -43,7 +50,7 @@ export function parseTemplate(source: string, origin = "template"): KernelTempla
   if (!isTemplate(source)) throw new UserError("invalid_template", `${origin}: not a template (no 'kernelevolve:template' line)`);
   const parameters: TemplateParameter[] = [];
   const constraints: Constraint[] = [];
-  source.split("\n").forEach((line, index) => {
+  lines(source).forEach(({ text: line }, index) => {
     const where = `${origin}:${index + 1}`;
     const param = PARAM.exec(line);
     if (param) {
@@ -157,16 +164,16 @@ export function defaultParams(template: KernelTemplate): TemplateParams {
 export function instantiateTemplate(template: KernelTemplate, params: TemplateParams): string {
   const problem = paramsProblem(template, params);
   if (problem) throw new UserError("invalid_params", `cannot instantiate template: ${problem}`);
-  const lines: string[] = [];
-  for (const line of template.source.split("\n")) {
+  const kept: string[] = [];
+  for (const { text: line, ending } of lines(template.source)) {
     const marker = MARKER.exec(line);
     if (marker) {
       const prefix = line.trimStart().startsWith("#") ? "#" : "//";
-      lines.push(`${prefix} kernelevolve:instance ${template.parameters.map((parameter) => `${parameter.name}=${params[parameter.name]}`).join(" ")}`);
+      kept.push(`${prefix} kernelevolve:instance ${template.parameters.map((parameter) => `${parameter.name}=${params[parameter.name]}`).join(" ")}${ending}`);
       continue;
     }
     if (PARAM.test(line) || CONSTRAINT.test(line)) continue;
-    lines.push(line.replace(PLACEHOLDER, (_, name: string) => params[name]));
+    kept.push(line.replace(PLACEHOLDER, (_, name: string) => params[name]) + ending);
   }
-  return lines.join("\n");
+  return kept.join("\n");
 }

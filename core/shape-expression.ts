@@ -1,6 +1,8 @@
 /**
  * A tiny integer expression language for symbolic shapes: identifiers, integers, + - * / % and
- * parentheses. Division is integer floor division. The Python runtime implements the same grammar.
+ * parentheses. Division is integer floor division; `%` keeps the sign of the left operand (JavaScript's);
+ * a zero divisor is an error. The Python runtime implements the same grammar (contract/shape_expression.py);
+ * tests/contract/shared-cases.json holds the cases both run.
  */
 type Token = { kind: "number"; value: number } | { kind: "name"; value: string } | { kind: "op"; value: string };
 
@@ -95,8 +97,12 @@ function evaluate(node: Node, values: Record<string, number>): number {
         case "+": return left + right;
         case "-": return left - right;
         case "*": return left * right;
-        case "/": return Math.floor(left / right);
-        case "%": return left % right;
+        case "/":
+          if (right === 0) throw new Error("division by zero in a shape expression");
+          return Math.floor(left / right);
+        case "%":
+          if (right === 0) throw new Error("division by zero in a shape expression");
+          return left % right;
         case "**": return left ** right;
       }
       throw new Error(`unknown operator '${node.op}'`);

@@ -236,6 +236,36 @@ export const KernelSpecSchema = z
         }
       }
     }
+    // Every extent resolves at every size, to a non-negative number (the Python runtime resolves them before any compile).
+    [...spec.inputs, ...spec.outputs].forEach((tensor, index) => {
+      const group = index < spec.inputs.length ? "inputs" : "outputs";
+      const position = index < spec.inputs.length ? index : index - spec.inputs.length;
+      tensor.shape.forEach((dim, dimIndex) => {
+        if (typeof dim !== "string") return;
+        let identifiers: string[];
+        try {
+          identifiers = shapeExpressionIdentifiers(dim);
+        } catch {
+          return; // reported above
+        }
+        if (identifiers.some((identifier) => !known.has(identifier))) return;
+        for (const sizeName of sizeNames) {
+          const size = spec.sizes[sizeName];
+          if (identifiers.some((identifier) => !(identifier in size))) continue;
+          let extent: number;
+          try {
+            extent = evaluateShapeExpression(dim, size);
+          } catch (error) {
+            context.addIssue({ code: z.ZodIssueCode.custom, path: [group, position, "shape", dimIndex], message: `${(error as Error).message} at size '${sizeName}'` });
+            return;
+          }
+          if (extent < 0) {
+            context.addIssue({ code: z.ZodIssueCode.custom, path: [group, position, "shape", dimIndex], message: `negative extent ${extent} at size '${sizeName}'` });
+            return;
+          }
+        }
+      });
+    });
     spec.representativeSizes?.forEach((name, index) => {
       if (!(name in spec.sizes) || name === "ragged") {
         context.addIssue({ code: z.ZodIssueCode.custom, path: ["representativeSizes", index], message: `'${name}' is not one of the spec's sizes (${sizeNames.join(", ")})` });
