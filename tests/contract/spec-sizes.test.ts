@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { evaluationPlan, largestSize, raggedDimensions, representativeSizes } from "../../core/spec-sizes.js";
+import { KernelSpecSchema } from "../../core/spec.js";
 
 type Case = {
   name: string;
@@ -15,6 +16,10 @@ const cases: Case[] = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.
 
 describe("spec size rules shared with the Python runtime", () => {
   it("has cases", () => expect(cases.length).toBeGreaterThan(8));
+  it.each(cases.map((entry) => [entry.name, entry] as const))("%s is a valid spec (pytest normalises the same data)", (_name, entry) => {
+    const result = KernelSpecSchema.safeParse({ id: "case", description: "a size case", category: "case", reference: "def reference(*args): pass", ...entry.spec });
+    expect(result.success ? [] : result.error.issues).toEqual([]);
+  });
   it.each(cases.map((entry) => [entry.name, entry] as const))("%s", (_name, entry) => {
     expect(largestSize(entry.spec)).toBe(entry.expected.largest);
     expect(representativeSizes(entry.spec)).toEqual(entry.expected.representative);
