@@ -8,29 +8,32 @@
  * for await (const event of run) if (event.type === "best-improved") console.log(event.fitness);
  * const result = await run.result;
  */
-import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { BaseMessage } from "@langchain/core/messages";
 import type { StructuredToolInterface } from "@langchain/core/tools";
-import { validatePlugin, type KernelEvolvePlugin } from "./core/plugin.js";
-import { parseSpec } from "./core/spec-loader.js";
+import type { KernelEvolvePlugin } from "./core/plugin.js";
 import type { KernelSpec } from "./core/spec.js";
 import type { CandidateSource, EvaluationOptions, EvaluationResult } from "./core/protocol.js";
 import type { Operator, SelectionPolicy } from "./core/types.js";
 import type { ModelConfig } from "./agents/models.js";
-import { optimize as runOptimize, type OptimizeResult } from "./graphs/evolve/optimize.js";
+import type { OptimizeResult } from "./graphs/evolve/optimize.js";
 import { streamEvents, type EventStream } from "./graphs/evolve/event-stream.js";
 import type { OptimizeEvent } from "./graphs/evolve/events.js";
-import type { RunSettingsInput } from "./graphs/evolve/options.js";
 import type { SeedKernel } from "./graphs/evolve/seeds.js";
 import type { ChatEvent, ChatTurn } from "./graphs/chat.js";
-import { compose, type Composition } from "./cli/compose.js";
-import { REPOSITORY_ROOT } from "./cli/context.js";
-import { loadPluginModule, loadProjectConfig, type LoadedPlugin } from "./cli/plugins.js";
-import { openKernelChat } from "./cli/chat-session.js";
-import type { KernelActionService, KernelActionServiceOptions } from "./cli/kernel-actions.js";
-import { runSlashCommand, type SlashResult } from "./cli/slash-commands.js";
+import {
+  evaluateKernel,
+  openComposition,
+  openKernelChat,
+  resolveEnvironment,
+  runSlashCommand,
+  startRun,
+  type Composition,
+  type KernelActionService,
+  type KernelActionServiceOptions,
+  type RunSettingsRequest,
+  type SlashResult,
+} from "./app/index.js";
 
 export { definePlugin } from "./core/plugin.js";
 export type { KernelEvolvePlugin, PluginContext, PluginTool, Contribution } from "./core/plugin.js";
@@ -60,40 +63,24 @@ export interface EnvironmentOptions {
   model?: ModelConfig;
 }
 
-async function loadPlugins(options: EnvironmentOptions, cwd: string): Promise<LoadedPlugin[]> {
-  const loaded: LoadedPlugin[] = [];
-  for (const [index, entry] of (options.plugins ?? []).entries()) {
-    if (typeof entry === "string") loaded.push(await loadPluginModule(resolve(cwd, entry)));
-    else loaded.push({ plugin: validatePlugin(entry, `plugins[${index}]`), path: `plugins[${index}]`, directory: cwd });
-  }
-  return loaded;
-}
-
-/** Builds the composition for a library call (the CLI builds its own from argv and the environment). */
+/**
+ * Builds the composition for a library call (the CLI builds its own from argv and the environment).
+ * Bad input (an unknown plugin path, an invalid plugin, a bad config) is a KernelEvolveError.
+ */
 export async function createComposition(options: EnvironmentOptions = {}): Promise<Composition> {
-  const cwd = resolve(options.cwd ?? process.cwd());
-  const venvPython = join(REPOSITORY_ROOT, ".venv", "bin", "python");
-  const project = options.projectConfig ? await loadProjectConfig({ cwd }) : { plugins: [], defaults: {}, specsDirectories: [] };
-  return compose({
-    root: REPOSITORY_ROOT,
-    cwd,
-    python: options.python ?? process.env.KERNELEVOLVE_PYTHON ?? (existsSync(venvPython) ? venvPython : "python3"),
-    pythonPath: join(REPOSITORY_ROOT, "python"),
-    runsDirectory: resolve(cwd, options.runsDirectory ?? "runs"),
-    cacheDirectory: resolve(cwd, options.cacheDirectory ?? join(REPOSITORY_ROOT, ".cache")),
+  return openComposition({
+    environment: resolveEnvironment({ cwd: options.cwd, python: options.python ?? process.env.KERNELEVOLVE_PYTHON, runsDirectory: options.runsDirectory, cacheDirectory: options.cacheDirectory }),
     model: options.model,
-    plugins: [...project.plugins, ...(await loadPlugins(options, cwd))],
-    defaults: project.defaults,
-    specsDirectories: [...project.specsDirectories, ...(options.specsDirectories ?? [])],
+    projectConfig: options.projectConfig,
+    plugins: options.plugins,
+    specsDirectories: options.specsDirectories,
+    // The library evaluates with the local runtime (the fleet is the CLI's, docs/fleet.md).
+    fleet: false,
   });
 }
 
-function specOf(composition: Composition, spec: string | KernelSpec): KernelSpec {
-  return typeof spec === "string" ? composition.resolveSpec(spec).spec : parseSpec(spec, "the spec object passed to the library");
-}
-
 /** What optimize() takes: a spec, optional ids or objects for the parts, and the run's settings. */
-export interface OptimizeRequest extends EnvironmentOptions, RunSettingsInput {
+export interface OptimizeRequest extends EnvironmentOptions, RunSettingsRequest {
   /** A spec id, a spec file path, or a spec object. */
   spec: string | KernelSpec;
   /** Platform id (default cpu). */
@@ -127,30 +114,11 @@ export function optimize(request: OptimizeRequest): OptimizeRun {
   const stream = streamEvents(async (emit) => {
     const composition = await createComposition({ cwd, python, runsDirectory, cacheDirectory, plugins, projectConfig, specsDirectories, model });
     try {
-      const chosenSpec = specOf(composition, spec);
-      const chosenPlatform = composition.platforms.get(platform ?? composition.defaults.platform);
-      const chosenSeeds = seeds ?? composition.seedsFor(chosenSpec, chosenPlatform);
-      const chosenOperator =
-        typeof operator === "object" ? operator : composition.operators.get(operator ?? composition.defaults.operator).create({ spec: chosenSpec, platform: chosenPlatform, seeds: chosenSeeds });
-      const chosenPolicy = typeof policy === "object" ? policy : composition.policies.get(policy ?? composition.defaults.policy);
-      return await runOptimize({
-        ...settings,
-        spec: chosenSpec,
-        platform: chosenPlatform,
-        operator: chosenOperator,
-        policy: chosenPolicy,
-        seeds: chosenSeeds,
-        runId,
-        runsDirectory: composition.options.runsDirectory,
-        // The autotuner writes no prompt; every other operator reads the knowledge base and past runs.
-        contextProvider: chosenOperator.id === "autotune" ? undefined : await composition.contextProvider(),
-        experience: await composition.experienceMemory(),
-        signal: controller.signal,
-        onEvent: (event) => {
-          onEvent?.(event);
-          emit(event);
-        },
-      });
+      const onRunEvent = (event: OptimizeEvent) => {
+        onEvent?.(event);
+        emit(event);
+      };
+      return await startRun(composition, { ...settings, spec, platform, operator, policy, seeds, runId }, { onEvent: onRunEvent, signal: controller.signal });
     } finally {
       await composition.close();
     }
@@ -162,7 +130,7 @@ export function optimize(request: OptimizeRequest): OptimizeRun {
 export interface EvaluateRequest extends EnvironmentOptions {
   spec: string | KernelSpec;
   candidate: CandidateSource;
-  /** Platform id; default: the first one that targets the spec and runs the candidate's language. */
+  /** Platform id; default: the default platform when it runs the candidate's language and the spec targets it, else the first one that does. */
   platform?: string;
   options?: EvaluationOptions;
   signal?: AbortSignal;
@@ -175,10 +143,7 @@ export interface EvaluateRequest extends EnvironmentOptions {
 export async function evaluate(request: EvaluateRequest): Promise<EvaluationResult> {
   const composition = await createComposition(request);
   try {
-    const spec = specOf(composition, request.spec);
-    const platformId =
-      request.platform ?? composition.platforms.values().find((platform) => spec.targets.includes(platform.id) && platform.languages.includes(request.candidate.language))?.id ?? composition.defaults.platform;
-    return await composition.platforms.get(platformId).evaluate(spec, request.candidate, request.options, request.signal);
+    return (await evaluateKernel(composition, request, request.signal)).result;
   } finally {
     await composition.close();
   }

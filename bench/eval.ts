@@ -12,8 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createCliContext } from "../cli/context.js";
-import { seedKernelPath } from "../cli/spec-resolution.js";
+import { environmentFromVariables, seedKernelPath } from "../app/index.js";
 import { loadSpecFile } from "../core/spec-loader.js";
 import { smallestSize, type KernelSpec } from "../core/spec.js";
 import type { EvaluationResult } from "../core/protocol.js";
@@ -44,7 +43,7 @@ const minTimeMs = Number(values["min-time-ms"]);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs expects a positive integer, got ${values.runs}`);
 if (!(minTimeMs > 0)) throw new Error(`--min-time-ms expects a positive number, got ${values["min-time-ms"]}`);
 
-const context = createCliContext();
+const context = { ...environmentFromVariables(process.env, process.cwd()), env: process.env };
 const root = context.root;
 
 function seedCase(id: string): Case {

@@ -11,7 +11,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { createCliContext } from "../cli/context.js";
+import { environmentFromVariables } from "../app/index.js";
 import { formatResultsCsv, formatResultsMarkdown, scoreResults, type BenchResults } from "../core/kernelbench-scoring.js";
 import { importProblems } from "../graphs/kernelbench/import-problems.js";
 import { runBenchmark } from "../graphs/kernelbench/run-benchmark.js";
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     },
   });
   if (!values.path) throw new Error("--path <KernelBench checkout> is required");
-  const context = createCliContext();
+  const context = { ...environmentFromVariables(process.env, process.cwd()), env: process.env };
   const client = new RuntimeClient({ python: context.python, pythonPath: context.pythonPath, cwd: context.root, environment: context.env });
   try {
     const level = Number(values.level);

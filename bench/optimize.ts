@@ -17,13 +17,11 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { composeForCli } from "../cli/compose.js";
-import { createCliContext } from "../cli/context.js";
+import { environmentFromVariables, openComposition, startRun } from "../app/index.js";
 import type { EvaluationResult } from "../core/protocol.js";
 import type { KernelSpec } from "../core/spec.js";
 import { declaredSizes, representativeSizes } from "../core/spec-sizes.js";
 import type { Platform } from "../core/types.js";
-import { optimize } from "../graphs/evolve/optimize.js";
 import type { SeedKernel } from "../graphs/evolve/seeds.js";
 
 const { values } = parseArgs({
@@ -83,13 +81,13 @@ async function timeSideBySide(platform: Platform, spec: KernelSpec, source: stri
   return result;
 }
 
-const context = createCliContext();
-const composition = await composeForCli(context);
+const runsDirectory = mkdtempSync(join(tmpdir(), "kernelevolve-bench-optimize-"));
+const context = { ...environmentFromVariables(process.env, process.cwd()), runsDirectory };
+const composition = await openComposition({ environment: context, variables: process.env, projectConfig: true, fleet: false });
 const platform = composition.platforms.get("cpu");
 const availability = await platform.availability();
 if (!availability.available) throw new Error(`the cpu platform is not available: ${availability.reason}`);
 const profile = await platform.hardwareProfile();
-const runsDirectory = mkdtempSync(join(tmpdir(), "kernelevolve-bench-optimize-"));
 const rows: Row[] = [];
 const started = Date.now();
 // Other work on the machine skews timings (OpenMP kernels most), so the load is part of the result.
@@ -103,11 +101,11 @@ try {
     const baseline = seeds.find((seed) => seed.name === "baseline");
     if (!baseline) throw new Error(`${spec.id}: no baseline seed kernel`);
     process.stderr.write(`${spec.id}: optimizing with budget ${budget}...\n`);
-    const result = await optimize({
+    const result = await startRun(composition, {
       spec,
-      platform,
+      platform: platform.id,
+      operator: "autotune",
       seeds,
-      runsDirectory,
       budget: { candidates: budget },
       seed: 0,
       evaluation: { minTimeMs, threads, sizes: benchSizes(spec) },

@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const built = join(root, "dist", "cli-bundle", "main.js");
-const SOURCE_FOLDERS = ["core", "platforms", "retrieval", "tools", "agents", "graphs", "cli", "dashboard/server"];
+const SOURCE_FOLDERS = ["core", "platforms", "retrieval", "tools", "agents", "graphs", "app", "cli", "dashboard/server"];
 
 /** Newest modification time of the TypeScript sources (0 in an installed package, which ships none). */
 function newestSource() {

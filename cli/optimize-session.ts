@@ -1,27 +1,9 @@
-import { UserError } from "../core/errors.js";
 import type { OptimizeEvent } from "../graphs/evolve/events.js";
 import type { OptimizeResult } from "../graphs/evolve/optimize.js";
 import { EXIT_CODES } from "./command.js";
 import type { CliContext } from "./context.js";
 import { ProgressRenderer, formatDuration } from "./progress.js";
 import { onProcessStop, stdoutClosed } from "./process-lifetime.js";
-
-/** Seconds from "90", "90s", "10m", "1.5h". */
-export function parseDuration(flag: string, text: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(s|m|h)?$/.exec(text.trim());
-  if (!match || Number(match[1]) <= 0) throw new UserError("bad_usage", `--${flag} expects a duration such as 90s, 10m or 1.5h, got '${text}'`);
-  return Number(match[1]) * { s: 1, m: 60, h: 3600 }[(match[2] ?? "s") as "s" | "m" | "h"];
-}
-
-/** A positive number from a flag, or undefined when absent. */
-export function positiveNumber(flag: string, value: string | undefined, integer = false): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed <= 0 || (integer && !Number.isInteger(parsed))) {
-    throw new UserError("bad_usage", `--${flag} expects a positive ${integer ? "integer" : "number"}, got '${value}'`);
-  }
-  return parsed;
-}
 
 /**
  * Runs optimize() or resumeRun() with live progress and stop handling: Ctrl-C, SIGTERM, SIGHUP or a

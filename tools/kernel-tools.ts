@@ -5,8 +5,8 @@ import { KernelEvolveError } from "../core/errors.js";
 
 /**
  * The product's actions as LangChain tools for the chat model. The tools only validate arguments
- * and turn failures into instructive text; the actions themselves come from the composition root
- * (cli/kernel-actions.ts), so the chat's slash commands and the model share one implementation.
+ * and turn failures into instructive text; the actions themselves come from the application layer
+ * (app/kernel-actions.ts), so the chat's slash commands and the model share one implementation.
  */
 
 /** What a new optimisation run may set. */
@@ -15,7 +15,7 @@ export const StartOptimizationInputSchema = z.object({
   platform: z.string().optional().describe("Platform id, e.g. 'cpu' (default: the project default, else cpu)"),
   operator: z.string().optional().describe("Operator id: 'autotune' (offline, tunes template parameters) or 'llm' (needs a model); default autotune without a model"),
   policy: z.string().optional().describe("Selection policy id, e.g. greedy, tournament, ucb, map-elites"),
-  budget: z.number().int().min(1).max(10_000).optional().describe("Most candidates in the run, seeds included (default 12)"),
+  budget: z.number().int().min(1).max(10_000).optional().describe("Most candidates in the run, seeds included (default: the application's default budget)"),
   sizes: z.array(z.string()).optional().describe("Evaluate only these spec sizes (default: every size)"),
   target: z.number().positive().optional().describe("Stop once the best speed-up reaches this"),
 });
@@ -56,14 +56,19 @@ export const KERNEL_TOOL_NAMES = ["list_specs", "explain_spec", "start_optimizat
  * Builds the product tools (list_specs, explain_spec, start_optimization, watch_run, stop_run,
  * list_runs, show_kernel, compare_kernels, show_report) over a set of actions.
  */
-export function createKernelTools(actions: KernelActions, options: { policyIds?: string[] } = {}): StructuredToolInterface[] {
+export function createKernelTools(actions: KernelActions, options: { policyIds?: string[]; defaultBudget?: number } = {}): StructuredToolInterface[] {
   // The policy ids the registry actually has (built-ins and plugins'), so the model is never offered one that is rejected.
   const policyIds = options.policyIds ?? [];
-  const startSchema = policyIds.length
+  const withPolicies = policyIds.length
     ? StartOptimizationInputSchema.extend({
         policy: z.enum(policyIds as [string, ...string[]]).optional().describe(`Selection policy id: ${policyIds.join(", ")}`),
       })
     : StartOptimizationInputSchema;
+  // The default budget comes from the application layer, so the model reads the number runs really get.
+  const startSchema =
+    options.defaultBudget !== undefined
+      ? withPolicies.extend({ budget: StartOptimizationInputSchema.shape.budget.describe(`Most candidates in the run, seeds included (default ${options.defaultBudget})`) })
+      : withPolicies;
   return [
     tool(() => answer(() => actions.listSpecs()), {
       name: "list_specs",

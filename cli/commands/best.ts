@@ -1,16 +1,24 @@
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { UserError } from "../../core/errors.js";
+import { z } from "zod";
 import { RunDatabase } from "../../graphs/runs/run-database.js";
 import { resolveRunFolder } from "../../graphs/runs/run-paths.js";
 import { EXIT_CODES, defineCommand } from "../command.js";
+import { COMMON_OPTIONS, RUN_ARGUMENT, option, optionsHelp, parseCommandLine } from "../options.js";
+
+const options = {
+  output: option(z.string().min(1).optional().describe("Write the kernel to this file instead of printing it"), "FILE", { short: "o" }),
+  json: option(COMMON_OPTIONS.json.schema.describe("Print the candidate with its evaluation as JSON instead")),
+};
 
 const usage = `
 Usage: kernelevolve best <run> [-o FILE] [--json]
 
 Prints the best correct kernel of a run, or writes it to FILE. <run> is a run id, a unique
-prefix, 'latest', or a run folder. --json prints the candidate with its evaluation instead.
+prefix, 'latest', or a run folder.
+
+Options:
+${optionsHelp(options)}
 `;
 
 export default defineCommand({
@@ -18,13 +26,7 @@ export default defineCommand({
   summary: "Write out the best kernel of a run",
   usage,
   async run(argv, context) {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: argv, allowPositionals: true, options: { output: { type: "string", short: "o" }, json: { type: "boolean", default: false } } });
-    } catch (error) {
-      throw new UserError("bad_usage", `${(error as Error).message}\n${usage.trim()}`);
-    }
-    if (parsed.positionals.length !== 1) throw new UserError("bad_usage", `expected one run id or folder\n${usage.trim()}`);
+    const parsed = parseCommandLine(argv, options, usage, RUN_ARGUMENT);
     const db = RunDatabase.open(resolveRunFolder(context.runsDirectory, parsed.positionals[0]));
     try {
       const run = db.run();

@@ -1,18 +1,44 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { PlatformError, UserError } from "../../core/errors.js";
+import { z } from "zod";
+import type { Composition } from "../../app/composition.js";
+import { ModelOptionsSchema, RunOptionsSchema } from "../../app/run-request.js";
+import { availablePlatform, resumeRun, startRun } from "../../app/start-run.js";
+import { UserError } from "../../core/errors.js";
 import { scoreResults, type BenchProblem, type BenchResults } from "../../core/kernelbench-scoring.js";
 import { parseSpec } from "../../core/spec-loader.js";
 import type { KernelSpec } from "../../core/spec.js";
-import { optimize, resumeRun, type OptimizeResult } from "../../graphs/evolve/optimize.js";
+import type { OptimizeResult } from "../../graphs/evolve/optimize.js";
 import { importProblems } from "../../graphs/kernelbench/import-problems.js";
 import { RunDatabase } from "../../graphs/runs/run-database.js";
 import { EXIT_CODES, defineCommand } from "../command.js";
-import type { CliContext } from "../context.js";
-import { composeForCli, type Composition } from "../compose.js";
-import { positiveNumber } from "../optimize-session.js";
+import { modelFromFlags, openCliComposition, type CliContext } from "../context.js";
+import { COMMON_OPTIONS, option, optionsHelp, parseCommandLine, type OptionValues } from "../options.js";
 import { onProcessStop } from "../process-lifetime.js";
+
+const run = RunOptionsSchema.shape;
+const suite = {
+  seeds: option(z.boolean().default(false).describe("Every seed spec of seeds/specs that targets the platform")),
+  plugins: option(z.boolean().default(false).describe("Every spec contributed by a plugin (--plugin, kernelevolve.config.*)")),
+  spec: option(z.array(z.string().min(1)).optional().describe("One spec id or file (repeatable)"), "ID"),
+  kernelbench: option(z.string().min(1).optional().describe("KernelBench problems (through the importer), with --level N and --problems LIST"), "DIR"),
+  level: option(z.number().int().min(1).optional().describe("KernelBench level of --kernelbench"), "N"),
+  problems: option(z.string().min(1).optional().describe("KernelBench problem numbers of --kernelbench, e.g. 1-20,25"), "LIST"),
+};
+const settings = {
+  platform: option(run.platform.describe("Where kernels run (default: cpu)"), "ID"),
+  queue: option(COMMON_OPTIONS.queue.schema.describe("Evaluate through the fleet at this Redis (default: KERNELEVOLVE_QUEUE / config; none: local)"), "URL"),
+  tag: COMMON_OPTIONS.tag,
+  budget: option(run.budget.describe("Candidates for the whole campaign, shared evenly by its searches (default 20 per spec)"), "N"),
+  parallel: option(z.number().int().min(1).default(4).describe("Searches at once (default 4)"), "N"),
+  model: option(ModelOptionsSchema.shape.model.describe("LLM operator (needed for specs without a template kernel, e.g. KernelBench)"), "NAME"),
+  policy: option(run.policy.describe("Selection policy (default greedy)"), "ID"),
+  size: option(run.size.describe("Evaluate this size only, where a spec has it (repeatable)"), "NAME"),
+  trials: option(run.trials, "N"),
+  minTimeMs: option(run.minTimeMs, "MS"),
+  json: option(COMMON_OPTIONS.json.schema.describe("One JSON line per search event, then the summary as JSON")),
+};
+const options = { ...suite, ...settings };
 
 const usage = `
 Usage: kernelevolve campaign start <name> [suite options] [options]
@@ -28,23 +54,10 @@ and leaves finished ones alone. The report is written to runs/campaigns/<name>/r
 results.json.
 
 Suite (at least one):
-  --seeds              Every seed spec of seeds/specs that targets the platform
-  --plugins            Every spec contributed by a plugin (--plugin, kernelevolve.config.*)
-  --spec ID            One spec id or file (repeatable)
-  --kernelbench DIR    KernelBench problems (through the importer), with --level N and --problems LIST
+${optionsHelp(suite)}
 
 Options:
-  --platform ID        Where kernels run (default: cpu)
-  --queue URL          Evaluate through the fleet at this Redis (default: KERNELEVOLVE_QUEUE / config; none: local)
-  --tag TAG            Only fleet workers started with this hardware tag
-  --budget N           Candidates for the whole campaign, shared evenly by its searches (default 20 per spec)
-  --parallel N         Searches at once (default 4)
-  --model NAME         LLM operator (needed for specs without a template kernel, e.g. KernelBench)
-  --policy ID          Selection policy (default greedy)
-  --size NAME          Evaluate this size only, where a spec has it (repeatable)
-  --trials N           Correctness trials per size (default 3)
-  --min-time-ms MS     Timed for at least this long per size (default 200)
-  --json               One JSON line per search event, then the summary as JSON
+${optionsHelp(settings)}
 
 Exit codes: 0 done, 1 no correct kernel at all, 2 bad usage, 3 platform failure, 130 interrupted.
 `;
@@ -169,7 +182,7 @@ function report(campaign: CampaignFile): string {
 async function suiteMembers(
   composition: Composition,
   context: CliContext,
-  values: Record<string, unknown>,
+  values: OptionValues<typeof options>,
   platformId: string,
   name: string,
 ): Promise<Member[]> {
@@ -185,13 +198,12 @@ async function suiteMembers(
     for (const entry of composition.specs.values()) if (entry.origin === seedFolder && entry.spec.targets.includes(platformId)) add(entry.spec, "seeds/specs");
   }
   if (values.plugins) for (const entry of composition.specs.values()) if (entry.origin.startsWith("plugin")) add(entry.spec, entry.origin);
-  for (const id of (values.spec as string[] | undefined) ?? []) {
+  for (const id of values.spec ?? []) {
     const entry = composition.resolveSpec(id);
     add(entry.spec, entry.origin);
   }
   if (values.kernelbench) {
-    const level = values.level === undefined ? undefined : positiveNumber("level", values.level as string, true);
-    for await (const record of importProblems({ python: context.python, pythonPath: context.pythonPath, path: resolve(context.cwd, values.kernelbench as string), level, problems: values.problems as string | undefined, scale: "auto" })) {
+    for await (const record of importProblems({ python: context.python, pythonPath: context.pythonPath, path: resolve(context.cwd, values.kernelbench), level: values.level, problems: values.problems, scale: "auto" })) {
       if (!record.ok || !record.spec) continue;
       const spec = parseSpec({ ...record.spec, targets: [...new Set([...((record.spec.targets as string[]) ?? []), platformId])] }, `imported from ${record.file}`);
       add(spec, `kernelbench ${record.file}`);
@@ -204,9 +216,7 @@ async function suiteMembers(
 
 /** Runs (or resumes) every unfinished member, `parallel` at once; returns true when interrupted. */
 async function runMembers(campaign: CampaignFile, folder: string, context: CliContext, composition: Composition, json: boolean, signal: AbortSignal): Promise<void> {
-  const platform = composition.platforms.get(campaign.platform);
-  const availability = await platform.availability();
-  if (!availability.available) throw new PlatformError("platform_unavailable", `platform '${platform.id}' is not available: ${availability.reason ?? "no reason given"}`);
+  const platform = await availablePlatform(composition, campaign.platform);
   const print = (event: Record<string, unknown>, text: string) => context.stdout.write(json ? `${JSON.stringify(event)}\n` : `${text}\n`);
   const todo = campaign.members.filter((member) => member.status !== "completed" && member.status !== "skipped");
   let next = 0;
@@ -218,19 +228,18 @@ async function runMembers(campaign: CampaignFile, folder: string, context: CliCo
       const runFolder = join(context.runsDirectory, member.runId);
       let result: OptimizeResult | undefined;
       try {
-        if (!spec.targets.includes(platform.id)) throw new UserError("unsupported_platform", `targets ${spec.targets.join(", ")}, not ${platform.id}`);
         const sizes = campaign.evaluation.sizes?.filter((size) => size in spec.sizes);
         const evaluation = { ...campaign.evaluation, sizes: sizes?.length ? sizes : undefined };
-        const seeds = composition.seedsFor(spec, platform);
-        const operatorId = campaign.operator ?? composition.defaults.operator;
-        const operator = composition.operators.get(operatorId).create({ spec, platform, seeds });
-        const policy = composition.policies.get(campaign.policy ?? composition.defaults.policy);
         print({ type: "member-start", campaign: campaign.name, specId: member.specId, runId: member.runId, index }, `[${index}/${campaign.members.length}] ${member.specId}: ${existsSync(join(runFolder, "run.sqlite")) ? "resuming" : "starting"} run ${member.runId} (budget ${member.budget})`);
         const start = () =>
-          optimize({ spec, platform, operator, policy, seeds, runsDirectory: context.runsDirectory, runId: member.runId, budget: { candidates: member.budget }, evaluation, signal, metadata: { operatorId, campaign: campaign.name } });
+          startRun(
+            composition,
+            { spec, platform: platform.id, operator: campaign.operator, policy: campaign.policy, runId: member.runId, budget: { candidates: member.budget }, evaluation, metadata: { campaign: campaign.name } },
+            { signal },
+          );
         if (existsSync(join(runFolder, "run.sqlite"))) {
           try {
-            result = await resumeRun({ folder: runFolder, platform, operator, policy, signal });
+            result = await resumeRun(composition, runFolder, { signal });
           } catch (error) {
             // Killed between creating the run database and recording the run: nothing of it was evaluated, start it afresh.
             if ((error as { code?: string }).code !== "run_not_found") throw error;
@@ -281,50 +290,20 @@ export default defineCommand({
   summary: "Run searches over a whole suite (seed specs, KernelBench, plugins) on a shared budget and fleet",
   usage,
   async run(argv, context) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          seeds: { type: "boolean", default: false },
-          plugins: { type: "boolean", default: false },
-          spec: { type: "string", multiple: true },
-          kernelbench: { type: "string" },
-          level: { type: "string" },
-          problems: { type: "string" },
-          platform: { type: "string" },
-          queue: { type: "string" },
-          tag: { type: "string" },
-          budget: { type: "string" },
-          parallel: { type: "string" },
-          model: { type: "string" },
-          policy: { type: "string" },
-          size: { type: "string", multiple: true },
-          trials: { type: "string" },
-          "min-time-ms": { type: "string" },
-          json: { type: "boolean", default: false },
-        },
-      });
-    } catch (error) {
-      throw new UserError("bad_usage", `${(error as Error).message}\n${usage.trim()}`);
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseCommandLine(argv, options, usage, { expected: "'campaign start|resume|report <name>'", min: 2, max: 2 });
     const [action, name] = positionals;
-    if (!["start", "resume", "report"].includes(action ?? "") || !name || positionals.length !== 2) {
-      throw new UserError("bad_usage", `expected 'campaign start|resume|report <name>'\n${usage.trim()}`);
-    }
+    if (!["start", "resume", "report"].includes(action)) throw new UserError("bad_usage", `expected 'campaign start|resume|report <name>', got '${action}'\n${usage.trim()}`);
     if (!NAME.test(name)) throw new UserError("bad_usage", `campaign name '${name}' must be lower-case letters, digits, '-' or '_' (it names runs and a folder)`);
     const folder = campaignFolder(context, name);
 
     if (action === "report") {
       const campaign = load(context, name);
       for (const member of campaign.members) if (member.status !== "skipped") refresh(member, context.runsDirectory);
-      return finish(campaign, folder, context, values.json!, false);
+      return finish(campaign, folder, context, values.json, false);
     }
 
     let campaign: CampaignFile;
-    const model = values.model ? { name: values.model, baseUrl: context.model.baseUrl, apiKey: context.model.apiKey } : context.model.name ? { name: context.model.name, baseUrl: context.model.baseUrl, apiKey: context.model.apiKey } : undefined;
+    const model = modelFromFlags(context, values);
     if (action === "resume") {
       campaign = load(context, name);
     } else {
@@ -336,16 +315,16 @@ export default defineCommand({
         createdAt: new Date().toISOString(),
         platform: values.platform ?? "cpu",
         fleet: undefined,
-        parallel: positiveNumber("parallel", values.parallel, true) ?? 4,
+        parallel: values.parallel,
         operator: values.model ? "llm" : undefined,
         model: model?.name,
         policy: values.policy,
-        evaluation: { sizes: values.size, trials: positiveNumber("trials", values.trials, true), minTimeMs: positiveNumber("min-time-ms", values["min-time-ms"]) },
+        evaluation: { sizes: values.size, trials: values.trials, minTimeMs: values.minTimeMs },
         members: [],
       };
     }
     const flags = { queue: values.queue ?? campaign.fleet?.queue, tag: values.tag ?? campaign.fleet?.tag };
-    const composition = await composeForCli(context, { model: campaign.model ? { name: campaign.model, baseUrl: context.model.baseUrl, apiKey: context.model.apiKey } : undefined, fleet: flags });
+    const composition = await openCliComposition(context, { model: campaign.model ? modelFromFlags(context, { model: campaign.model }) : undefined, fleet: flags });
     const controller = new AbortController();
     const interrupt = () => {
       if (controller.signal.aborted) process.exit(EXIT_CODES.interrupted);
@@ -359,16 +338,16 @@ export default defineCommand({
       if (queuePlatform.queue) campaign.fleet = { queue: flags.queue ?? context.env.KERNELEVOLVE_QUEUE ?? "", tag: queuePlatform.tag === "any" ? undefined : queuePlatform.tag };
       if (action === "start") {
         campaign.members = await suiteMembers(composition, context, values, campaign.platform, name);
-        const total = positiveNumber("budget", values.budget, true) ?? 20 * campaign.members.length;
+        const total = values.budget ?? 20 * campaign.members.length;
         const share = Math.floor(total / campaign.members.length);
         if (share < 2) throw new UserError("bad_usage", `--budget ${total} is too small for ${campaign.members.length} specs (at least 2 candidates each)`);
         campaign.members.forEach((member, index) => (member.budget = share + (index < total - share * campaign.members.length ? 1 : 0)));
         save(folder, campaign);
         context.stdout.write(values.json ? "" : `campaign ${name}: ${campaign.members.length} searches on ${campaign.platform}${campaign.fleet ? ` through the fleet (queue of ${campaign.platform}${campaign.fleet.tag ? `, tag ${campaign.fleet.tag}` : ""})` : " (local runtime)"}, budget ${total} candidates, ${campaign.parallel} at once\n`);
       }
-      await runMembers(campaign, folder, context, composition, values.json!, controller.signal);
+      await runMembers(campaign, folder, context, composition, values.json, controller.signal);
       save(folder, campaign);
-      return finish(campaign, folder, context, values.json!, controller.signal.aborted);
+      return finish(campaign, folder, context, values.json, controller.signal.aborted);
     } finally {
       process.off("SIGINT", interrupt);
       (unsubscribe as () => void)();

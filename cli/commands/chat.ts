@@ -1,13 +1,21 @@
 import { createInterface } from "node:readline";
-import { parseArgs } from "node:util";
-import { UserError } from "../../core/errors.js";
+import { z } from "zod";
+import { openKernelChat } from "../../app/chat-session.js";
+import { ModelOptionsSchema } from "../../app/run-request.js";
+import { SLASH_HELP, runSlashCommand } from "../../app/slash-commands.js";
 import { createOpenAIChatModel } from "../../agents/models.js";
 import type { ChatEvent } from "../../graphs/chat.js";
 import { EXIT_CODES, defineCommand } from "../command.js";
-import { openKernelChat } from "../chat-session.js";
-import { composeForCli } from "../compose.js";
-import { SLASH_HELP, runSlashCommand } from "../slash-commands.js";
+import { modelFromFlags, openCliComposition } from "../context.js";
+import { COMMON_OPTIONS, option, optionsHelp, parseCommandLine } from "../options.js";
 import { onProcessStop } from "../process-lifetime.js";
+
+const options = {
+  thread: option(z.string().regex(/^[A-Za-z0-9._-]{1,100}$/).optional().describe("Conversation id; the same id continues the conversation (default: default)"), "ID", { expects: "letters, digits, '.', '_' or '-'" }),
+  model: option(ModelOptionsSchema.shape.model.describe("Chat model (OpenAI-compatible endpoint; default KERNELEVOLVE_MODEL)"), "NAME"),
+  baseUrl: option(ModelOptionsSchema.shape.baseUrl, "URL"),
+  specsDir: COMMON_OPTIONS.specsDir,
+};
 
 const usage = `
 Usage: kernelevolve chat [--thread ID] [--model NAME] [--base-url URL] [--specs-dir DIR ...]
@@ -16,6 +24,9 @@ A terminal session with KernelEvolve. With a model (--model, or KERNELEVOLVE_MOD
 KERNELEVOLVE_BASE_URL), type what you want in plain words and the model calls the tools; the
 conversation is stored per thread and '--thread ID' continues it. Without a model, the slash
 commands give the same actions offline. Slash commands work in both modes.
+
+Options:
+${optionsHelp(options)}
 
 ${SLASH_HELP}
 
@@ -60,23 +71,9 @@ export default defineCommand({
   summary: "Chat session: optimise kernels by conversation (or slash commands offline)",
   usage,
   async run(argv, context) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: false,
-        options: { thread: { type: "string" }, model: { type: "string" }, "base-url": { type: "string" }, "specs-dir": { type: "string", multiple: true, default: [] } },
-      });
-    } catch (error) {
-      throw new UserError("bad_usage", `${(error as Error).message}\n${usage.trim()}`);
-    }
-    const { values } = parsed;
-    if (values.thread !== undefined && !/^[A-Za-z0-9._-]{1,100}$/.test(values.thread)) {
-      throw new UserError("bad_usage", `--thread expects letters, digits, '.', '_' or '-', got '${values.thread}'`);
-    }
-    const modelName = values.model ?? context.model.name;
-    const modelConfig = modelName ? { name: modelName, baseUrl: values["base-url"] ?? context.model.baseUrl, apiKey: context.model.apiKey } : undefined;
-    const composition = await composeForCli(context, { specsDirectories: values["specs-dir"] as string[], model: modelConfig });
+    const { values } = parseCommandLine(argv, options, usage);
+    const modelConfig = modelFromFlags(context, values);
+    const composition = await openCliComposition(context, { specsDirectories: values.specsDir, model: modelConfig });
     const write = (text: string) => context.stdout.write(`${text}\n`);
     const terminal = Boolean(context.stdout.isTTY && context.stdin.isTTY);
     // In a terminal the reply streams in token by token (up to the display limit); elsewhere it is

@@ -1,10 +1,19 @@
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { z } from "zod";
 import { UserError } from "../../core/errors.js";
 import { chunkSourceResolver } from "../../dashboard/server/chunk-sources.js";
 import { isLoopback, startDashboardServer } from "../../dashboard/server/server.js";
 import { defineCommand, EXIT_CODES } from "../command.js";
+import { option, optionsHelp, parseCommandLine } from "../options.js";
 import { onProcessStop } from "../process-lifetime.js";
+
+const options = {
+  port: option(z.number().int().min(0).max(65535).default(8377).describe("Port to listen on (default 8377; 0 picks a free one)"), "N"),
+  host: option(z.string().trim().min(1, "must not be empty").default("127.0.0.1").describe("Address to bind (default 127.0.0.1); any non-loopback address requires the token printed at start on every request"), "ADDR"),
+  runs: option(z.string().min(1).optional().describe("Runs folder to show (default: KERNELEVOLVE_RUNS or ./runs)"), "DIR"),
+  queue: option(z.string().min(1).optional().describe("The fleet's Redis (as given to 'kernelevolve worker'); without it the fleet panel says no queue is configured"), "URL"),
+  pollMs: option(z.number().int().min(50).max(60000).optional().describe("How often to look for changes, in ms (default 500)"), "N"),
+};
 
 const usage = `
 Usage: kernelevolve dashboard [--port N] [--host 127.0.0.1] [--runs DIR] [--queue redis://HOST:PORT]
@@ -13,50 +22,19 @@ Serves a web dashboard of the runs folder (KERNELEVOLVE_RUNS, default ./runs): t
 lineage, candidates with their source, diff, verdict and prompt, charts, and the evaluation fleet
 when --queue names its Redis. It reads the run databases read-only and updates live while runs go.
 
-  --port N       port to listen on (default 8377; 0 picks a free one)
-  --host ADDR    address to bind (default 127.0.0.1). Any non-loopback address requires the token
-                 printed at start on every request.
-  --runs DIR     runs folder to show (default: KERNELEVOLVE_RUNS or ./runs)
-  --queue URL    the fleet's Redis (as given to 'kernelevolve worker'); without it the fleet panel
-                 says no queue is configured
-  --poll-ms N    how often to look for changes (default 500)
+Options:
+${optionsHelp(options)}
 `;
-
-function integer(name: string, text: string | undefined, min: number, max: number): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) throw new UserError("bad_usage", `--${name} expects an integer from ${min} to ${max}, got '${text}'`);
-  return value;
-}
 
 export default defineCommand({
   name: "dashboard",
   summary: "Serve a live web dashboard of runs, lineages, prompts and the fleet",
   usage,
   async run(argv, context) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: false,
-        options: {
-          port: { type: "string" },
-          host: { type: "string", default: "127.0.0.1" },
-          runs: { type: "string" },
-          queue: { type: "string" },
-          "poll-ms": { type: "string" },
-        },
-      });
-    } catch (error) {
-      throw new UserError("bad_usage", `${(error as Error).message}\n${usage.trim()}`);
-    }
-    const { values } = parsed;
-    const port = integer("port", values.port, 0, 65535) ?? 8377;
-    const pollMs = integer("poll-ms", values["poll-ms"], 50, 60000);
-    const host = values.host!;
-    if (!host.trim()) throw new UserError("bad_usage", "--host must not be empty");
-    const runsDirectory = values.runs ? resolve(values.runs) : context.runsDirectory;
-    const queueUrl = values.queue ?? process.env.KERNELEVOLVE_QUEUE;
+    const { values } = parseCommandLine(argv, options, usage);
+    const { port, host, pollMs } = values;
+    const runsDirectory = values.runs ? resolve(context.cwd, values.runs) : context.runsDirectory;
+    const queueUrl = values.queue ?? context.env.KERNELEVOLVE_QUEUE;
 
     let server;
     try {

@@ -1,13 +1,26 @@
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { z } from "zod";
 import { defineCommand, EXIT_CODES } from "../command.js";
 import type { CliContext } from "../context.js";
-import { UserError } from "../../core/errors.js";
+import { COMMON_OPTIONS, option, optionsHelp, parseCommandLine } from "../options.js";
 import { HashingEmbedder } from "../../retrieval/hashing-embedder.js";
 import { KnowledgeStore } from "../../retrieval/knowledge-store.js";
 import { loadDocuments } from "../../retrieval/load-documents.js";
 import { OpenAIEmbedder } from "../../retrieval/openai-embedder.js";
 import type { Embedder } from "../../retrieval/embedder.js";
+
+const options = {
+  rebuild: option(z.boolean().default(false).describe("Drop the index and embed every chunk again")),
+  platform: option(z.string().min(1).optional().describe("Only documents for this platform (or 'any')"), "ID"),
+  language: option(z.string().min(1).optional().describe("Only documents for this language (or 'any')"), "ID"),
+  limit: option(z.number().int().min(1).default(5).describe("Number of results (default 5)"), "N"),
+  json: option(COMMON_OPTIONS.json.schema.describe("Print results as JSON")),
+  embeddingModel: option(
+    z.string().min(1).optional().describe("Use an OpenAI-compatible embeddings endpoint (base URL and key from KERNELEVOLVE_BASE_URL / KERNELEVOLVE_API_KEY) instead of the offline embedder"),
+    "NAME",
+  ),
+  embeddingDimensions: option(z.number().int().min(1).default(1536).describe("Vector length of that model (default 1536)"), "N"),
+};
 
 const USAGE = `
 Usage:
@@ -20,21 +33,12 @@ incremental: only chunks whose text changed are embedded again. 'search' brings 
 date first.
 
 Options:
-  --rebuild                  drop the index and embed every chunk again
-  --platform <id>            only documents for this platform (or 'any')
-  --language <id>            only documents for this language (or 'any')
-  --limit <n>                number of results (default 5)
-  --json                     print results as JSON
-  --embedding-model <name>   use an OpenAI-compatible embeddings endpoint (base URL and key from
-                             KERNELEVOLVE_BASE_URL / KERNELEVOLVE_API_KEY) instead of the offline embedder
-  --embedding-dimensions <n> vector length of that model (default 1536)
+${optionsHelp(options)}
 `;
 
-function embedderFor(model: string | undefined, dimensions: string | undefined, context: CliContext): Embedder {
+function embedderFor(model: string | undefined, dimensions: number, context: CliContext): Embedder {
   if (!model) return new HashingEmbedder();
-  const size = Number(dimensions ?? 1536);
-  if (!Number.isInteger(size) || size < 1) throw new UserError("docs_flag", `--embedding-dimensions must be a positive integer, got '${dimensions}'`);
-  return new OpenAIEmbedder({ model, dimensions: size, baseURL: context.model.baseUrl, apiKey: context.model.apiKey });
+  return new OpenAIEmbedder({ model, dimensions, baseURL: context.model.baseUrl, apiKey: context.model.apiKey });
 }
 
 export default defineCommand({
@@ -42,26 +46,7 @@ export default defineCommand({
   summary: "Index and search the kernel knowledge base used in prompts",
   usage: USAGE,
   async run(argv, context) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-          rebuild: { type: "boolean", default: false },
-          platform: { type: "string" },
-          language: { type: "string" },
-          limit: { type: "string", default: "5" },
-          json: { type: "boolean", default: false },
-          "embedding-model": { type: "string" },
-          "embedding-dimensions": { type: "string" },
-        },
-      });
-    } catch (error) {
-      context.stderr.write(`kernelevolve docs: ${(error as Error).message}\n${USAGE.trim()}\n`);
-      return EXIT_CODES.usage;
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseCommandLine(argv, options, USAGE, { expected: "'index' or 'search' and its arguments", min: 0, max: Number.POSITIVE_INFINITY });
     const [action, ...rest] = positionals;
     if (action !== "index" && action !== "search") {
       context.stderr.write(`kernelevolve docs: expected 'index' or 'search', got '${action ?? ""}'\n${USAGE.trim()}\n`);
@@ -72,10 +57,8 @@ export default defineCommand({
       context.stderr.write(`kernelevolve docs search: a query is required, e.g. kernelevolve docs search "warp shuffle reduction"\n`);
       return EXIT_CODES.usage;
     }
-    const limit = Number(values.limit);
-    if (!Number.isInteger(limit) || limit < 1) throw new UserError("docs_flag", `--limit must be a positive integer, got '${values.limit}'`);
-
-    const embedder = embedderFor(values["embedding-model"], values["embedding-dimensions"], context);
+    const { limit } = values;
+    const embedder = embedderFor(values.embeddingModel, values.embeddingDimensions, context);
     const folders = [join(context.root, "seeds", "docs"), ...rest.map((folder) => resolve(context.cwd, folder))];
     const directory = join(context.cacheDirectory, "docs-index", embedder.id);
     const store = await KnowledgeStore.open({ directory, embedder, rebuild: values.rebuild });

@@ -1,10 +1,17 @@
-import { parseArgs } from "node:util";
+import { z } from "zod";
+import { loadProjectConfig } from "../../app/project-config.js";
 import { PlatformError, UserError } from "../../core/errors.js";
 import { createRedisConnection, parseQueueUrl, redactUrl } from "../../platforms/queue/connection.js";
 import { FleetClient } from "../../platforms/queue/fleet-client.js";
 import { fleetStatus, type FleetStatus } from "../../platforms/queue/status.js";
 import { EXIT_CODES, defineCommand } from "../command.js";
-import { loadProjectConfig } from "../plugins.js";
+import { COMMON_OPTIONS, option, optionsHelp, parseCommandLine } from "../options.js";
+
+const options = {
+  queue: option(z.string().min(1).optional().describe("Redis URL (default: KERNELEVOLVE_QUEUE, or fleet.queue in kernelevolve.config.json)"), "URL"),
+  window: option(z.number().int().min(1).default(5).describe("Throughput window in minutes (default 5)"), "MIN", { expects: "a whole number of minutes >= 1" }),
+  json: option(COMMON_OPTIONS.json.schema.describe("The same as one JSON object")),
+};
 
 const usage = `
 Usage: kernelevolve fleet [--queue URL] [--json] [--window MIN]
@@ -16,9 +23,7 @@ Shows the evaluation fleet: per queue (platform + hardware tag) the jobs waiting
 hardware, tag, jobs in hand and jobs done. 'cancel' removes a run's queued jobs (those not started).
 
 Options:
-  --queue URL     Redis URL (default: KERNELEVOLVE_QUEUE, or fleet.queue in kernelevolve.config.json)
-  --window MIN    Throughput window in minutes (default 5)
-  --json          The same as one JSON object
+${optionsHelp(options)}
 
 Exit codes: 0 done, 2 bad usage, 3 Redis unreachable.
 `;
@@ -70,18 +75,11 @@ export default defineCommand({
   summary: "Show the evaluation fleet (queues, workers, throughput) or cancel a run's queued jobs",
   usage,
   async run(argv, context) {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: argv, allowPositionals: true, options: { queue: { type: "string" }, json: { type: "boolean", default: false }, window: { type: "string" } } });
-    } catch (error) {
-      throw new UserError("bad_usage", `${(error as Error).message}\n${usage.trim()}`);
-    }
-    const { values, positionals } = parsed;
+    const { values, positionals } = parseCommandLine(argv, options, usage, { expected: "nothing, or 'cancel <run-id>'", min: 0, max: 2 });
     const configured = values.queue ?? context.env.KERNELEVOLVE_QUEUE ?? (await loadProjectConfig({ cwd: context.cwd })).fleet?.queue;
     if (!configured) throw new UserError("bad_usage", `no fleet configured: pass --queue redis://HOST:PORT (or set KERNELEVOLVE_QUEUE)\n${usage.trim()}`);
     const url = parseQueueUrl(configured);
-    const window = values.window === undefined ? 5 : Number(values.window);
-    if (!Number.isInteger(window) || window < 1) throw new UserError("bad_usage", `--window expects a whole number of minutes >= 1, got '${values.window}'`);
+    const window = values.window;
 
     if (positionals[0] === "cancel") {
       if (positionals.length !== 2) throw new UserError("bad_usage", `fleet cancel expects one run id\n${usage.trim()}`);

@@ -1,8 +1,7 @@
-import { parseArgs } from "node:util";
-import { UserError } from "../../core/errors.js";
 import { resolveRunFolder } from "../../graphs/runs/run-paths.js";
 import { writeRunReport } from "../../graphs/runs/report/write-report.js";
 import { defineCommand } from "../command.js";
+import { RUN_ARGUMENT, parseCommandLine } from "../options.js";
 
 const usage = `
 Usage: kernelevolve report <run>
@@ -17,13 +16,7 @@ export default defineCommand({
   summary: "Write a run's report (markdown and HTML with lineage and speed-up charts)",
   usage,
   async run(argv, context) {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: argv, allowPositionals: true, options: {} });
-    } catch (error) {
-      throw new UserError("bad_usage", `${(error as Error).message}\n${usage.trim()}`);
-    }
-    if (parsed.positionals.length !== 1) throw new UserError("bad_usage", `expected one run id or folder\n${usage.trim()}`);
+    const parsed = parseCommandLine(argv, {}, usage, RUN_ARGUMENT);
     const paths = writeRunReport(resolveRunFolder(context.runsDirectory, parsed.positionals[0]));
     context.stdout.write(`wrote ${paths.markdown}\nwrote ${paths.html}\n`);
     return 0;

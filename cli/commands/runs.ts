@@ -1,15 +1,23 @@
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { UserError } from "../../core/errors.js";
+import { z } from "zod";
 import { RunDatabase } from "../../graphs/runs/run-database.js";
 import { listRunIds } from "../../graphs/runs/run-paths.js";
 import { defineCommand } from "../command.js";
+import { COMMON_OPTIONS, option, optionsHelp, parseCommandLine } from "../options.js";
 import { formatDuration } from "../progress.js";
+
+const options = {
+  limit: option(z.number().int().min(1).optional().describe("Most runs to list (default: all)"), "N"),
+  json: option(COMMON_OPTIONS.json.schema.describe("The list as one JSON array")),
+};
 
 const usage = `
 Usage: kernelevolve runs [--json] [--limit N]
 
 Lists the runs in the runs folder (KERNELEVOLVE_RUNS, default ./runs), newest first.
+
+Options:
+${optionsHelp(options)}
 `;
 
 export default defineCommand({
@@ -17,14 +25,8 @@ export default defineCommand({
   summary: "List optimisation runs",
   usage,
   async run(argv, context) {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: argv, options: { json: { type: "boolean", default: false }, limit: { type: "string" } } });
-    } catch (error) {
-      throw new UserError("bad_usage", `${(error as Error).message}\n${usage.trim()}`);
-    }
-    const limit = parsed.values.limit !== undefined ? Number(parsed.values.limit) : Number.POSITIVE_INFINITY;
-    if (!(limit > 0)) throw new UserError("bad_usage", `--limit expects a positive integer, got '${parsed.values.limit}'`);
+    const parsed = parseCommandLine(argv, options, usage);
+    const limit = parsed.values.limit ?? Number.POSITIVE_INFINITY;
     const rows = listRunIds(context.runsDirectory)
       .slice(0, limit)
       .map((id) => {

@@ -1,11 +1,15 @@
 import { delimiter, relative } from "node:path";
-import { parseArgs } from "node:util";
 import { stringify as toYaml } from "yaml";
+import { seedKernelPath, type SpecEntry, type SpecSources } from "../../app/spec-catalog.js";
 import { UserError } from "../../core/errors.js";
 import { EXIT_CODES, defineCommand } from "../command.js";
-import type { CliContext } from "../context.js";
-import { composeForCli } from "../compose.js";
-import { seedKernelPath, type SpecEntry, type SpecSources } from "../spec-resolution.js";
+import { openCliComposition, type CliContext } from "../context.js";
+import { COMMON_OPTIONS, option, optionsHelp, parseCommandLine } from "../options.js";
+
+const options = {
+  json: option(COMMON_OPTIONS.json.schema.describe("One JSON document instead of a table")),
+  specsDir: option(COMMON_OPTIONS.specsDir.schema.describe("Also search this folder of .yaml/.json specs (repeatable; KERNELEVOLVE_SPECS adds more, ':'-separated)"), "DIR"),
+};
 
 const usage = `
 Usage: kernelevolve specs [--json] [--specs-dir DIR ...]
@@ -14,8 +18,7 @@ Usage: kernelevolve specs [--json] [--specs-dir DIR ...]
 Lists the kernel specifications (seeds/specs plus extra folders), or shows one in full.
 
 Options:
-  --json            One JSON document instead of a table
-  --specs-dir DIR   Also search this folder of .yaml/.json specs (repeatable; KERNELEVOLVE_SPECS adds more, ':'-separated)
+${optionsHelp(options)}
 `;
 
 /** Spec folders from --specs-dir and the KERNELEVOLVE_SPECS environment variable. */
@@ -85,17 +88,8 @@ export default defineCommand({
   summary: "List kernel specifications, or show one (specs show <id>)",
   usage,
   async run(argv, context) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: { json: { type: "boolean", default: false }, "specs-dir": { type: "string", multiple: true, default: [] } },
-      });
-    } catch (error) {
-      throw new UserError("bad_usage", `${(error as Error).message}\n${usage.trim()}`);
-    }
-    const sources = specSourcesFor(context, parsed.values["specs-dir"] as string[]);
+    const parsed = parseCommandLine(argv, options, usage, { expected: "nothing, or 'show <id|file>'", min: 0, max: Number.POSITIVE_INFINITY });
+    const sources = specSourcesFor(context, parsed.values.specsDir);
     const [action, argument, ...extra] = parsed.positionals;
     if (action !== undefined && action !== "show") {
       throw new UserError("bad_usage", `unknown specs action '${action}': use 'kernelevolve specs' or 'kernelevolve specs show <id>'`);
@@ -103,9 +97,9 @@ export default defineCommand({
     if (action === "show" && !argument) throw new UserError("bad_usage", "'specs show' needs a spec id or file, e.g. 'kernelevolve specs show layernorm'");
     if (extra.length) throw new UserError("bad_usage", `unexpected arguments: ${extra.join(" ")}`);
     // The composition adds plugin specs to the seeds and the extra folders; it starts no runtime.
-    const composition = await composeForCli(context, { specsDirectories: sources.extraDirectories });
+    const composition = await openCliComposition(context, { specsDirectories: sources.extraDirectories });
     try {
-      return show(composition.specs.values(), action === "show" ? composition.resolveSpec(argument) : undefined, Boolean(parsed.values.json), context);
+      return show(composition.specs.values(), action === "show" ? composition.resolveSpec(argument) : undefined, parsed.values.json, context);
     } finally {
       await composition.close();
     }

@@ -1,12 +1,26 @@
-import { parseArgs } from "node:util";
+import { z } from "zod";
 import { PlatformError, UserError } from "../../core/errors.js";
 import { parseQueueUrl, redactUrl } from "../../platforms/queue/connection.js";
 import { startFleetWorker } from "../../platforms/queue/fleet-worker.js";
 import { checkName } from "../../platforms/queue/names.js";
 import { EXIT_CODES, defineCommand } from "../command.js";
-import { composeForCli } from "../compose.js";
-import { positiveNumber } from "../optimize-session.js";
+import { openCliComposition } from "../context.js";
+import { option, optionsHelp, parseCommandLine } from "../options.js";
 import { onProcessStop } from "../process-lifetime.js";
+
+const positive = z.number().int().min(1).optional();
+const options = {
+  queue: option(z.string().min(1).optional().describe("Redis URL (required)"), "URL"),
+  platform: option(z.string().min(1).default("cpu").describe("Platform whose jobs it serves: cpu, cuda, triton or a plugin's (default cpu)"), "ID"),
+  tag: option(z.string().min(1).optional().describe("Hardware tag it serves, e.g. h100 (default: jobs that name no tag)"), "TAG"),
+  concurrency: option(positive.describe("Jobs at once (default: the platform's capacity)"), "N"),
+  id: option(z.string().regex(/^[A-Za-z0-9_-]+$/).optional().describe("Worker id in the fleet view (default: host-pid-random)"), "NAME", { expects: "letters, digits, '-' or '_'" }),
+  lockMs: option(positive.describe("Job lock; a worker silent this long is presumed dead (default 30000)"), "MS"),
+  stalledMs: option(positive.describe("How often to look for jobs of dead workers (default 30000)"), "MS"),
+  maxStalled: option(z.number().int().min(0).optional().describe("Worker deaths a job may cause before it fails as worker_crash (default 1)"), "N"),
+  heartbeatMs: option(positive.describe("Registration refresh period; it expires after 3 periods (default 5000)"), "MS"),
+  journal: option(z.string().min(1).optional().describe("Append one JSON line per job event (started, completed, failed)"), "FILE"),
+};
 
 const usage = `
 Usage: kernelevolve worker --queue redis://HOST:PORT --platform ID [options]
@@ -19,16 +33,7 @@ A worker killed outright (kill -9, power loss) loses nothing: its job's lock exp
 worker takes the job.
 
 Options:
-  --queue URL            Redis URL (required)
-  --platform ID          Platform whose jobs it serves: cpu, cuda, triton or a plugin's (default cpu)
-  --tag TAG              Hardware tag it serves, e.g. h100 (default: jobs that name no tag)
-  --concurrency N        Jobs at once (default: the platform's capacity)
-  --id NAME              Worker id in the fleet view (default: host-pid-random)
-  --lock-ms MS           Job lock; a worker silent this long is presumed dead (default 30000)
-  --stalled-ms MS        How often to look for jobs of dead workers (default 30000)
-  --max-stalled N        Worker deaths a job may cause before it fails as worker_crash (default 1)
-  --heartbeat-ms MS      Registration refresh period; it expires after 3 periods (default 5000)
-  --journal FILE         Append one JSON line per job event (started, completed, failed)
+${optionsHelp(options)}
 
 Exit codes: 0 drained, 2 bad usage, 3 the platform is not available here.
 `;
@@ -38,44 +43,14 @@ export default defineCommand({
   summary: "Serve evaluation jobs of the fleet queue (BullMQ on Redis) with this machine's runtime",
   usage,
   async run(argv, context) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        allowPositionals: false,
-        options: {
-          queue: { type: "string" },
-          platform: { type: "string", default: "cpu" },
-          tag: { type: "string" },
-          concurrency: { type: "string" },
-          id: { type: "string" },
-          "lock-ms": { type: "string" },
-          "stalled-ms": { type: "string" },
-          "max-stalled": { type: "string" },
-          "heartbeat-ms": { type: "string" },
-          journal: { type: "string" },
-        },
-      });
-    } catch (error) {
-      throw new UserError("bad_usage", `${(error as Error).message}\n${usage.trim()}`);
-    }
-    const { values } = parsed;
+    const { values } = parseCommandLine(argv, options, usage);
     if (!values.queue) throw new UserError("bad_usage", `--queue is required, e.g. --queue redis://localhost:6379\n${usage.trim()}`);
     const url = parseQueueUrl(values.queue);
-    const platformId = checkName("platform", values.platform!);
+    const platformId = checkName("platform", values.platform);
     const tag = values.tag !== undefined ? checkName("tag", values.tag) : undefined;
-    if (values.id !== undefined && !/^[A-Za-z0-9_-]+$/.test(values.id)) throw new UserError("bad_usage", `--id must be letters, digits, '-' or '_', got '${values.id}'`);
-    const maxStalled = values["max-stalled"] === undefined ? undefined : Number(values["max-stalled"]);
-    if (maxStalled !== undefined && (!Number.isInteger(maxStalled) || maxStalled < 0)) throw new UserError("bad_usage", `--max-stalled expects an integer >= 0, got '${values["max-stalled"]}'`);
-    const options = {
-      concurrency: positiveNumber("concurrency", values.concurrency, true),
-      lockDurationMs: positiveNumber("lock-ms", values["lock-ms"], true),
-      stalledIntervalMs: positiveNumber("stalled-ms", values["stalled-ms"], true),
-      heartbeatMs: positiveNumber("heartbeat-ms", values["heartbeat-ms"], true),
-      maxStalledCount: maxStalled,
-    };
+    const settings = { concurrency: values.concurrency, lockDurationMs: values.lockMs, stalledIntervalMs: values.stalledMs, heartbeatMs: values.heartbeatMs, maxStalledCount: values.maxStalled };
 
-    const composition = await composeForCli(context, { fleet: false });
+    const composition = await openCliComposition(context, { fleet: false });
     try {
       const platform = composition.platforms.get(platformId);
       const availability = await platform.availability();
@@ -86,7 +61,7 @@ export default defineCommand({
         tag,
         id: values.id,
         journal: values.journal,
-        ...options,
+        ...settings,
         log: (line) => context.stdout.write(`${line}\n`),
       });
       context.stdout.write(`(queue ${redactUrl(url)}; SIGTERM or Ctrl-C drains and exits)\n`);

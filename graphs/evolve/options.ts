@@ -6,13 +6,13 @@ export const RunSettingsSchema = z
   .object({
     budget: z
       .object({
-        candidates: z.number().int().min(1).default(40).describe("Most candidates in the run, seeds included"),
+        // No default here: the application layer (app/run-request.ts) owns the one default budget.
+        candidates: z.number().int().min(1).describe("Most candidates in the run, seeds included"),
         timeSeconds: z.number().positive().optional().describe("Most working seconds (summed over resumed sessions)"),
         tokens: z.number().int().positive().optional().describe("Most model tokens (input + output)"),
         costUsd: z.number().positive().optional().describe("Most model spending in US dollars"),
       })
       .strict()
-      .default({})
       .describe("Limits; the first one reached ends the run"),
     target: z.number().positive().optional().describe("Stop once the best speed-up reaches this"),
     stagnationGenerations: z.number().int().min(1).default(8).describe("Stop after this many generations without a better best"),

@@ -3,8 +3,11 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 // The layering (README's architecture diagram): each folder may import only the folders listed for it,
-// so imports point one way, from the entry points (cli/, index.ts) down to core/.
+// so imports point one way, from the entry points (cli/, bench/, index.ts) through the application
+// layer (app/) down to core/. The entry points never import one another: the library and the
+// benchmarks reach everything through app/, not through the CLI.
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const below = ["core", "platforms", "retrieval", "tools", "agents", "graphs"];
 const allowed: Record<string, string[]> = {
   core: [],
   platforms: ["core"],
@@ -12,8 +15,12 @@ const allowed: Record<string, string[]> = {
   tools: ["core", "platforms", "retrieval"],
   agents: ["core", "platforms", "retrieval", "tools"],
   graphs: ["core", "platforms", "retrieval", "tools", "agents"],
-  cli: ["core", "platforms", "retrieval", "tools", "agents", "graphs", "cli"],
+  app: [...below, "app"],
+  cli: [...below, "app", "cli"],
+  bench: [...below, "app", "bench"],
+  "index.ts": [...below, "app"],
 };
+const entryPoints = ["cli", "bench", "index.ts"];
 
 function sourceFiles(directory: string): string[] {
   let files: string[] = [];
@@ -26,7 +33,7 @@ function sourceFiles(directory: string): string[] {
   for (const entry of entries) {
     const path = join(directory, entry);
     if (statSync(path).isDirectory()) files = files.concat(sourceFiles(path));
-    else if (path.endsWith(".ts")) files.push(path);
+    else if (path.endsWith(".ts") && !path.endsWith(".d.ts")) files.push(path);
   }
   return files;
 }
@@ -43,12 +50,47 @@ function relativeImports(file: string): string[] {
 
 const layerOf = (path: string) => relative(root, path).split("/")[0];
 
+/** The file's imports that bring values (not `import type`), as resolved paths. */
+function valueImports(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  const found: string[] = [];
+  for (const match of text.matchAll(/^import\s+(?!type\s)([^'"]*?)\s+from\s*["'](\.[^"']+)["']/gm)) {
+    // `import { type A, type B }` brings no value either.
+    const names = match[1].replace(/^\{|\}$/g, "").split(",").map((name) => name.trim()).filter(Boolean);
+    if (names.length && names.every((name) => name.startsWith("type "))) continue;
+    found.push(resolve(dirname(file), match[2]).replace(/\.js$/, ".ts"));
+  }
+  return found;
+}
+
 describe("architecture", () => {
-  const files = Object.keys(allowed).flatMap((layer) => sourceFiles(join(root, layer)));
+  const files = Object.keys(allowed).flatMap((layer) => (layer.endsWith(".ts") ? [join(root, layer)] : sourceFiles(join(root, layer))));
 
   test("the layers exist and hold code", () => {
     expect(files.filter((file) => layerOf(file) === "core").length).toBeGreaterThan(3);
     expect(files.filter((file) => layerOf(file) === "cli").length).toBeGreaterThan(2);
+    expect(files.filter((file) => layerOf(file) === "app").length).toBeGreaterThan(5);
+    expect(files.filter((file) => layerOf(file) === "index.ts")).toHaveLength(1);
+  });
+
+  test("the allowed imports themselves keep the entry points apart and graphs below app", () => {
+    for (const entry of entryPoints) for (const other of entryPoints) if (other !== entry) expect(allowed[entry]).not.toContain(other);
+    for (const layer of [...below, "app"]) for (const entry of entryPoints) expect(allowed[layer]).not.toContain(entry);
+    expect(allowed.graphs).not.toContain("app");
+  });
+
+  test("entry points assemble runs through app/: none calls the engine's optimize() or resumeRun() itself", () => {
+    const engine = join(root, "graphs", "evolve", "optimize.ts");
+    const callers = files.filter((file) => entryPoints.includes(layerOf(file)) && valueImports(file).includes(engine)).map((file) => relative(root, file));
+    expect(callers).toEqual([]);
+  });
+
+  test("what an operator needs is its capability, not a comparison of its id outside the operator table", () => {
+    const comparisons = files
+      .filter((file) => ["app", ...entryPoints].includes(layerOf(file)))
+      .filter((file) => /[!=]==?\s*["']autotune["']|["']autotune["']\s*[!=]==?/.test(readFileSync(file, "utf8")))
+      .map((file) => relative(root, file));
+    expect(comparisons).toEqual([]);
   });
 
   test("imports between top-level folders point only down the layers", () => {
@@ -82,11 +124,11 @@ describe("architecture", () => {
     expect(cycles).toEqual([]);
   });
 
-  test("only the CLI reads process.env", () => {
+  test("only the entry points read process.env (the library only the runtime's Python, below)", () => {
     // python-process.ts forwards PATH/HOME/locale to subprocesses (never configuration or keys).
-    const exempt = new Set(["platforms/python-process.ts"]);
+    const exempt = new Set(["platforms/python-process.ts", "index.ts"]);
     const readers = files
-      .filter((file) => layerOf(file) !== "cli" && !exempt.has(relative(root, file)))
+      .filter((file) => !["cli", "bench"].includes(layerOf(file)) && !exempt.has(relative(root, file)))
       .filter((file) => /process\.env\b/.test(readFileSync(file, "utf8")))
       .map((file) => relative(root, file));
     expect(readers).toEqual([]);

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { compose, type Composition } from "../../cli/compose.js";
-import { KernelActionService } from "../../cli/kernel-actions.js";
-import { openKernelChat, type KernelChat } from "../../cli/chat-session.js";
-import { runSlashCommand } from "../../cli/slash-commands.js";
+import { compose, type Composition } from "../../app/composition.js";
+import { KernelActionService } from "../../app/kernel-actions.js";
+import { openKernelChat, type KernelChat } from "../../app/chat-session.js";
+import { runSlashCommand } from "../../app/slash-commands.js";
 import { createKernelTools } from "../../tools/kernel-tools.js";
 import { repositoryRoot } from "../helpers/paths.js";
 

@@ -91,7 +91,7 @@ describe("kernelevolve evaluate: bad input is one clear message and a non-zero e
     const zeroTrials = await runCliInProcess(["evaluate", "layernorm", file, "--trials", "0"], fake);
     expect([zeroTrials.status, zeroTrials.stderr]).toEqual([EXIT_CODES.usage, expect.stringContaining("--trials expects a positive integer, got '0'")]);
     const size = await runCliInProcess(["evaluate", "layernorm", file, "--size", "huge"], fake);
-    expect([size.status, size.stderr]).toEqual([EXIT_CODES.usage, expect.stringContaining("no size 'huge'. Available: small, medium, large")]);
+    expect([size.status, size.stderr]).toEqual([EXIT_CODES.usage, expect.stringContaining("no size huge. Available: small, medium, large")]);
     const missing = await runCliInProcess(["evaluate", "layernorm", join(work, "nope.cpp")], fake);
     expect([missing.status, missing.stderr]).toEqual([EXIT_CODES.usage, expect.stringContaining("kernel file not found")]);
   });

@@ -81,7 +81,7 @@ describe("kernelevolve optimize / runs / best / report / resume", () => {
       [["optimize", "layernorm", "--budget", "0"], /--budget expects a positive integer, got '0'/],
       [["optimize", "layernorm", "--time", "soon"], /--time expects a duration such as 90s, 10m or 1\.5h, got 'soon'/],
       [["optimize", "layernorm", "--policy", "annealing"], /unknown selection policy 'annealing'\. Available: greedy, map-elites, tournament, ucb/],
-      [["optimize", "layernorm", "--size", "huge"], /spec 'layernorm' has no size huge\. Sizes: small, medium, large/],
+      [["optimize", "layernorm", "--size", "huge"], /spec 'layernorm' has no size huge\. Available: small, medium, large/],
       [["optimize", "layernrm"], /no spec named 'layernrm'/],
       [["best", "no-such-run"], /no run 'no-such-run'/],
       [["report"], /expected one run id or folder/],

@@ -2,7 +2,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EXIT_CODES } from "../../cli/command.js";
-import { listSpecs, resolveSpec } from "../../cli/spec-resolution.js";
+import { listSpecs, resolveSpec } from "../../app/spec-catalog.js";
 import { ROOT, runCli, runCliInProcess } from "./cli-process.js";
 
 const seedIds = readdirSync(join(ROOT, "seeds", "specs"))

@@ -172,8 +172,8 @@ describe("optimize (evolve graph on a fake platform)", () => {
     expect(types).toContain("generation-start");
 
     await expect(optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 0 } })).rejects.toThrow(/budget\.candidates/);
-    await expect(optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), seeds: fakeSeeds(), runsDirectory: root, policy: "annealing" })).rejects.toThrow(/unknown selection policy 'annealing'/);
-    await expect(optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), seeds: [fakeSeeds()[0]], runsDirectory: root })).rejects.toThrow(/no template seed kernel/);
-    await expect(optimize({ spec: { ...FAKE_SPEC, targets: ["cuda"] }, platform: new FakePlatform(), seeds: fakeSeeds(), runsDirectory: root })).rejects.toThrow(/targets cuda, not 'cpu'/);
+    await expect(optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 6 }, policy: "annealing" })).rejects.toThrow(/unknown selection policy 'annealing'/);
+    await expect(optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), seeds: [fakeSeeds()[0]], runsDirectory: root, budget: { candidates: 6 } })).rejects.toThrow(/no template seed kernel/);
+    await expect(optimize({ spec: { ...FAKE_SPEC, targets: ["cuda"] }, platform: new FakePlatform(), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 6 } })).rejects.toThrow(/targets cuda, not 'cpu'/);
   });
 });

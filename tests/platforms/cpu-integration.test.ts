@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { seedKernelPath } from "../../cli/spec-resolution.js";
+import { seedKernelPath } from "../../app/spec-catalog.js";
 import { loadSpecDirectory } from "../../core/spec-loader.js";
 import { smallestSize } from "../../core/spec.js";
 import { createCpuPlatform, RuntimeClient, type RuntimePlatform } from "../../platforms/index.js";

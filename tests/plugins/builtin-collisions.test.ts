@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createOpenAIChatModel } from "../../agents/models.js";
-import { openKernelChat } from "../../cli/chat-session.js";
-import { compose } from "../../cli/compose.js";
+import { openKernelChat } from "../../app/chat-session.js";
+import { compose } from "../../app/composition.js";
 import { repositoryRoot } from "../helpers/paths.js";
 import { startFakeOpenAIServer } from "../helpers/fake-openai-server.js";
 

@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { definePlugin, validatePlugin } from "../../core/plugin.js";
 import { UserError } from "../../core/errors.js";
-import { extractPluginFlags, loadPluginModule, loadProjectConfig } from "../../cli/plugins.js";
-import { compose, type Composition } from "../../cli/compose.js";
+import { loadPluginModule, loadProjectConfig } from "../../app/project-config.js";
+import { extractPluginFlags } from "../../cli/plugins.js";
+import { compose, type Composition } from "../../app/composition.js";
 import { repositoryRoot } from "../helpers/paths.js";
 
 const fixtures = join(repositoryRoot, "tests", "plugins", "fixtures");

@@ -4,8 +4,8 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path";
 import { definePlugin } from "../../core/plugin.js";
 import { UserError } from "../../core/errors.js";
-import { loadPluginModule, loadProjectConfig, type LoadedPlugin } from "../../cli/plugins.js";
-import { compose } from "../../cli/compose.js";
+import { loadPluginModule, loadProjectConfig, type LoadedPlugin } from "../../app/project-config.js";
+import { compose } from "../../app/composition.js";
 import { repositoryRoot } from "../helpers/paths.js";
 import { realRuntimePresent } from "../platforms/helpers.js";
 

@@ -1,13 +1,14 @@
 import { basename } from "node:path";
-import { PlatformError, UserError } from "../core/errors.js";
+import { UserError } from "../core/errors.js";
 import type { EvaluationOptions } from "../core/protocol.js";
 import type { KernelActions, StartOptimizationInput } from "../tools/kernel-tools.js";
-import { optimize, type OptimizeResult } from "../graphs/evolve/optimize.js";
+import type { OptimizeResult } from "../graphs/evolve/optimize.js";
 import type { OptimizeEvent } from "../graphs/evolve/events.js";
 import { RunDatabase } from "../graphs/runs/run-database.js";
 import { listRunIds, newRunId, resolveRunFolder } from "../graphs/runs/run-paths.js";
 import { writeRunReport } from "../graphs/runs/report/write-report.js";
-import type { Composition } from "./compose.js";
+import type { Composition } from "./composition.js";
+import { resolveRun, runResolved } from "./start-run.js";
 import { compareView, findCandidate, kernelView, reportView, runListLine, runStatusView } from "./run-views.js";
 
 /** A run started by this process and still owned by it. */
@@ -20,8 +21,6 @@ interface ActiveRun {
 }
 
 export interface KernelActionServiceOptions {
-  /** Candidates per run when the request sets no budget. */
-  defaultBudget?: number;
   /** Evaluation options of every run started here (tests keep them small). */
   evaluation?: Partial<EvaluationOptions>;
 }
@@ -86,51 +85,33 @@ export class KernelActionService implements KernelActions {
   }
 
   async startOptimization(request: StartOptimizationInput): Promise<{ runId: string; message: string }> {
-    const { spec } = this.composition.resolveSpec(request.spec);
-    const platform = this.composition.platforms.get(request.platform ?? this.composition.defaults.platform);
-    if (!spec.targets.includes(platform.id)) throw new UserError("wrong_target", `spec '${spec.id}' targets ${spec.targets.join(", ")}, not '${platform.id}'`);
-    const unknownSizes = (request.sizes ?? []).filter((size) => !(size in spec.sizes));
-    if (unknownSizes.length) throw new UserError("unknown_size", `spec '${spec.id}' has no size ${unknownSizes.join(", ")}. Available: ${Object.keys(spec.sizes).join(", ")}`);
-    const availability = await platform.availability();
-    if (!availability.available) throw new PlatformError("platform_unavailable", `platform '${platform.id}' is not available here: ${availability.reason}`);
-    const seeds = this.composition.seedsFor(spec, platform);
-    const operatorId = request.operator ?? this.composition.defaults.operator;
-    const operator = this.composition.operators.get(operatorId).create({ spec, platform, seeds });
-    const policy = this.composition.policies.get(request.policy ?? this.composition.defaults.policy);
-    // Model-written candidates get the knowledge base in their prompts; the autotuner has no prompt.
-    const contextProvider = operatorId === "autotune" ? undefined : await this.composition.contextProvider();
-    const experience = await this.composition.experienceMemory();
-    const budget = request.budget ?? this.options.defaultBudget ?? 12;
-    const runId = newRunId(spec.id);
-    const controller = new AbortController();
-    const run: ActiveRun = { runId, controller, done: Promise.resolve() };
-    run.done = optimize({
-      spec,
-      platform,
-      operator,
-      policy,
-      seeds,
-      runId,
-      contextProvider,
-      experience,
-      runsDirectory: this.composition.options.runsDirectory,
-      budget: { candidates: budget },
+    const run = await resolveRun(this.composition, {
+      spec: request.spec,
+      platform: request.platform,
+      operator: request.operator,
+      policy: request.policy,
+      budget: request.budget !== undefined ? { candidates: request.budget } : undefined,
       target: request.target,
       evaluation: { ...this.options.evaluation, ...(request.sizes?.length ? { sizes: request.sizes } : {}) },
+    });
+    const runId = newRunId(run.spec.id);
+    const controller = new AbortController();
+    const active: ActiveRun = { runId, controller, done: Promise.resolve() };
+    active.done = runResolved({ ...run, runId }, this.composition.options.runsDirectory, {
       signal: controller.signal,
       onEvent: (event) => this.listeners.forEach((listener) => listener(event)),
     }).then(
       (result) => {
-        run.result = result;
+        active.result = result;
       },
       (error: unknown) => {
-        run.error = error instanceof Error ? error : new Error(String(error));
+        active.error = error instanceof Error ? error : new Error(String(error));
       },
     );
-    this.active.set(runId, run);
+    this.active.set(runId, active);
     return {
       runId,
-      message: `Started run ${runId}: spec ${spec.id} on ${platform.id}, operator ${operator.id}, policy ${policy.id}, budget ${budget} candidates. Follow it with watch_run("${runId}").`,
+      message: `Started run ${runId}: spec ${run.spec.id} on ${run.platform.id}, operator ${run.operator.id}, policy ${run.policy.id}, budget ${run.settings.budget.candidates} candidates. Follow it with watch_run("${runId}").`,
     };
   }
 

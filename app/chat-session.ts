@@ -5,8 +5,9 @@ import { createChatAgent } from "../agents/chat-agent.js";
 import { ChatSession, openChatCheckpointer, type ChatEvent, type ChatTurn } from "../graphs/chat.js";
 import type { HistoryBudget } from "../graphs/chat-history.js";
 import { createKernelTools } from "../tools/kernel-tools.js";
-import type { Composition } from "./compose.js";
+import type { Composition } from "./composition.js";
 import { KernelActionService, type KernelActionServiceOptions } from "./kernel-actions.js";
+import { DEFAULT_BUDGET } from "./run-request.js";
 
 /**
  * A chat over a composition: the product's actions (with background runs), the tools over them
@@ -67,7 +68,7 @@ export interface KernelChat {
 export async function openKernelChat(options: KernelChatOptions): Promise<KernelChat> {
   const actions = new KernelActionService(options.composition, options.runs);
   const unsubscribe = actions.onRunEvent((event) => options.onEvent?.({ type: "run-event", event }));
-  const tools = [...createKernelTools(actions, { policyIds: options.composition.policies.ids() }), ...(await options.composition.extraTools())];
+  const tools = [...createKernelTools(actions, { policyIds: options.composition.policies.ids(), defaultBudget: DEFAULT_BUDGET }), ...(await options.composition.extraTools())];
   const threadId = options.threadId ?? "default";
   let session: ChatSession | undefined;
   let modelName = options.model ? (options.modelName ?? options.model.getName()) : undefined;
