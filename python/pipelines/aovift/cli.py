@@ -96,7 +96,8 @@ def command_correct(args: dict[str, Any]) -> dict[str, Any]:
 def command_profile(args: dict[str, Any]) -> dict[str, Any]:
     from .profiling import profile
     return profile(checkpoint=args["checkpoint"], preset=args["preset"], batch=args["batch"], out_dir=args["out_dir"],
-                   repeats=args["repeats"], log=log, max_specs=args["max_specs"], min_share=args["min_share"])
+                   repeats=args["repeats"], log=log, max_specs=args["max_specs"], min_share=args["min_share"],
+                   top_operators=args["top_operators"], min_operator_share=args["min_operator_share"])
 
 
 _MICROSCOPE = Argument("microscope", "object", {}, "Microscope fields over the defaults (docs/aovift.md)")
@@ -144,7 +145,9 @@ COMMANDS: tuple[Command, ...] = (
         Argument("out_dir", "str", REQUIRED, "folder for the spec files"),
         Argument("repeats", "int", 3, "timed repetitions", minimum=1),
         Argument("max_specs", "int", 4, "write specs for at most this many of the hottest regions", minimum=1),
-        Argument("min_share", "float", 0.0, "skip regions below this share of the measured pipeline time"))),
+        Argument("min_share", "float", 0.0, "skip regions below this share of the measured pipeline time"),
+        Argument("top_operators", "int", 6, "write specs for this many of the operators measured hottest (training + inference steps)", minimum=1),
+        Argument("min_operator_share", "float", 0.02, "skip operators below this share of the measured operator time"))),
 )
 
 

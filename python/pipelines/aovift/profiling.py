@@ -13,7 +13,9 @@ from .config import ConfigError, Microscope, Simulation
 from .dataset import Imager
 from .imaging import place_beads
 from .models import build_model, describe, model_spec
-from .spec_writer import build_specs, to_yaml
+from ..kernels.profile import profile_steps
+from ..kernels.steps import AoviftSteps
+from .spec_writer import SOURCE, build_specs, to_yaml
 from .training import load_checkpoint
 from .vit import AOViFT
 
@@ -51,9 +53,16 @@ def rank_specs(region_ms: dict[str, float], max_specs: int, min_share: float) ->
 
 
 def profile(out_dir: str, checkpoint: str | None = None, preset: str = "vit-tiny", batch: int = 16, repeats: int = 3, log=None,
-            max_specs: int = 4, min_share: float = 0.0) -> dict[str, Any]:
-    """Profiles embedding + forward on a simulated batch, writes kernel specs (YAML) for the regions measured hottest
-    (at most max_specs, each at least min_share of the pipeline regions' time) to out_dir, returns breakdown and paths."""
+            max_specs: int = 4, min_share: float = 0.0, top_operators: int = 6, min_operator_share: float = 0.02) -> dict[str, Any]:
+    """Profiles the pipeline and writes kernel specs (YAML) to out_dir; returns the breakdown and the paths.
+
+    Operators: the training step (ViT forward, backward, AdamW on embeddings) and the inference step (volumes ->
+    Fourier embedding -> ViT) are measured, aten operators ranked by self time, and the `top_operators` hottest (each
+    at least `min_operator_share` of the measured time) get a spec (pipelines/kernels/catalog.py): a swappable
+    operator's spec with seed kernels (the embedding's max pool, the unwrap's Poisson solve), a seeded repository
+    spec (LayerNorm, GELU, softmax) or the measured aten call at the measured shapes (`hot_operators`,
+    `operator_spec_paths`). Regions: embedding + forward on a simulated batch; the regions measured hottest (at most
+    max_specs, each at least min_share of the pipeline regions' time) get the fixed region specs (`spec_paths`)."""
     if checkpoint:
         model, data = load_checkpoint(checkpoint)
         microscope, simulation = data["microscope"], data["simulation"]
@@ -95,8 +104,14 @@ def profile(out_dir: str, checkpoint: str | None = None, preset: str = "vit-tiny
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(to_yaml(spec) + "\n")
         paths.append(path)
-    log(f"profile: wrote {len(paths)} specs to {out_dir}")
+    log(f"profile: wrote {len(paths)} region specs to {out_dir}")
+    steps = AoviftSteps(batch=batch, model=model, microscope=microscope, simulation=simulation)
+    measured = profile_steps(steps, out_dir, "aovift", SOURCE, to_yaml, top=top_operators, min_share=min_operator_share,
+                             repeats=repeats, warmup=1)
+    ranked = ", ".join(f"{row['operator']} {row['share']:.0%}" for row in measured["hot_operators"])
+    log(f"profile: hottest measured operators {ranked}; wrote {len(measured['operator_spec_paths'])} operator specs")
     return {
+        **measured,
         "model": describe(model), "batch": batch, "repeats": repeats, "threads": torch.get_num_threads(),
         "forward_ms_per_batch": round(forward_ms, 3),
         "regions": _rows(regions, "total_ms", 20),

@@ -6,6 +6,8 @@ from typing import Dict, List
 
 import torch
 
+from ..kernels import swap
+
 
 @dataclass
 class Jagged:
@@ -43,7 +45,10 @@ class Jagged:
         new_offsets = torch.zeros(rows.numel() + 1, dtype=torch.int64, device=self.values.device)
         new_offsets[1:] = torch.cumsum(lengths, 0)
         # Position j of the output reads the source at start(row of j) + (j - new start(row of j)).
-        shift = torch.repeat_interleave(starts - new_offsets[:-1], lengths)
+        # torch.repeat_interleave(starts - new_offsets[:-1], lengths); an optimised kernel can be swapped in
+        # (pipelines/kernels/swap.py, exfm.repeat_interleave, which takes the lengths as offsets)
+        shift = swap.call("exfm.repeat_interleave", starts - new_offsets[:-1], new_offsets,
+                          fallback=lambda values, offsets: torch.repeat_interleave(values, lengths))
         positions = torch.arange(int(new_offsets[-1]), dtype=torch.int64, device=self.values.device) + shift
         return Jagged(self.values[positions], new_offsets)
 

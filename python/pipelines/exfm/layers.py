@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.profiler import record_function
 
+from ..kernels import swap
 from .jagged import Jagged
 
 
@@ -43,11 +44,9 @@ def mlp(widths: List[int], final_activation: bool = True) -> nn.Sequential:
 
 
 def dot_interaction(features: torch.Tensor) -> torch.Tensor:
-    """DLRM pairwise interaction: the strictly-lower-triangle dot products of the (batch, F, D) vectors."""
-    count = features.shape[1]
-    gram = torch.bmm(features, features.transpose(1, 2))
-    rows, cols = torch.tril_indices(count, count, offset=-1, device=features.device)
-    return gram[:, rows, cols]
+    """DLRM pairwise interaction: the strictly-lower-triangle dot products of the (batch, F, D) vectors
+    (bmm + gather in torch; an optimised kernel can be swapped in: pipelines/kernels/swap.py, exfm.dot_interaction)."""
+    return swap.call("exfm.dot_interaction", features)
 
 
 class CrossLayer(nn.Module):

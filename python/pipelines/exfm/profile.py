@@ -1,4 +1,5 @@
-"""Per-operator time breakdown of one FM or VM training step (torch.profiler), turned into kernel specs."""
+"""Per-operator time breakdown of one FM or VM training step (torch.profiler), turned into kernel specs: the five fixed
+ExFM specs, and a spec for each operator measured hottest over a training and an inference step (`hot_operators`)."""
 from __future__ import annotations
 
 import os
@@ -12,7 +13,9 @@ from torch.profiler import ProfilerActivity, profile
 from .config import VARIANTS, ConfigError, DataConfig, FM_DEFAULT, VM_DEFAULT, ModelConfig, check_device, from_dict
 from .data import generate_stream
 from .losses import exfm_loss
-from .specs import build_specs, write_specs
+from ..kernels.profile import profile_steps
+from ..kernels.steps import ExfmSteps
+from .specs import build_specs, to_yaml, write_specs
 from .training import set_threads
 from .vertical import build_vertical
 
@@ -35,6 +38,8 @@ class ProfileConfig:
     output: str = ""  # folder for the spec YAML files
     threads: int = 0
     device: str = "cpu"
+    top_operators: int = 6  # specs for this many of the operators measured hottest over a training and an inference step
+    min_operator_share: float = 0.02  # skip operators below this share of the measured operator time
 
     def validate(self, path: str) -> None:
         """Checks the target, the variant and the step counts."""
@@ -120,7 +125,13 @@ def run_profile(config: ProfileConfig) -> dict:
     source = f"python -m pipelines.exfm profile (target {config.target}, variant {variant}, batch {config.batch_size})"
     specs = build_specs(prefix, source, _sizes(model, config.batch_size, average_ids, total_rows), {"aux_weight": 1.0, "adapter_weight": 1.0})
     paths = write_specs(config.output, specs)
+    # The operators measured hottest over a training and an inference step, each written as a spec (kernels/catalog.py).
+    steps = ExfmSteps(target=config.target, batch=config.batch_size, seed=config.data.seed, device=config.device, data=config.data,
+                      model=config.model)
+    measured = profile_steps(steps, config.output, "exfm", source, to_yaml, top=config.top_operators,
+                             min_share=config.min_operator_share, repeats=config.steps, warmup=config.warmup, device=config.device)
     return {
+        **measured,
         "ok": True,
         "command": "profile",
         "target": config.target,

@@ -1,0 +1,119 @@
+"""Swap kernels into a pipeline and measure its steps before and after, side by side in one process.
+
+For each step kind: the step's outputs from a fixed state (loss and updated parameters for training, predictions and
+embeddings for inference) with the torch ops and with the kernels must agree within tolerance (`outputs_match`);
+then rounds alternate torch and swapped (the order flips every round, so drift in machine load hits both), and the
+median step time of each gives the speed-up. Nothing is cached between the two: the same step objects run both.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+from typing import Any, Dict
+
+import torch
+
+from . import swap
+from .artifacts import load_artifact
+from .steps import build_steps
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OPTIMISED = os.path.join(HERE, "optimised")
+
+
+def default_kernels(language: str = "cpu") -> Dict[str, str]:
+    """The committed optimised kernels (pipelines/kernels/optimised/<language>/<op>.<ext>), by swappable operator."""
+    folder = os.path.join(OPTIMISED, language)
+    kernels = {}
+    if os.path.isdir(folder):
+        for name in sorted(os.listdir(folder)):
+            stem, ext = os.path.splitext(name)
+            if ext in (".cpp", ".py") and stem in swap.ops():
+                kernels[stem] = os.path.join(folder, name)
+    return kernels
+
+
+def compare_outputs(before: Dict[str, torch.Tensor], after: Dict[str, torch.Tensor], atol: float, rtol: float) -> Dict[str, Any]:
+    """Worst absolute difference per output and whether every output is within atol + rtol * |before|."""
+    worst, ok, failing = 0.0, True, []
+    for name, expected in before.items():
+        got = after[name]
+        if got.shape != expected.shape:
+            ok = False
+            failing.append(name)
+            continue
+        difference = (got.double() - expected.double()).abs()
+        worst = max(worst, difference.max().item() if difference.numel() else 0.0)
+        if not torch.allclose(got.double(), expected.double(), atol=atol, rtol=rtol):
+            ok = False
+            failing.append(name)
+    return {"outputs_match": ok, "max_abs_difference": worst, "outputs": len(before), "mismatched": failing[:5]}
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def swap_bench(pipeline: str, kernels: Dict[str, str], rounds: int = 5, options: Dict[str, Any] | None = None,
+               atol: float = 1e-4, rtol: float = 1e-3, device: str = "cpu", log=None) -> Dict[str, Any]:
+    """Checks and installs `kernels` (op name -> artifact path) for one pipeline, compares its step outputs with the
+    torch ops, and times each step kind before/after over alternating rounds; returns the figures."""
+    log = log or (lambda message: None)
+    options = dict(options or {})
+    relevant = {name: path for name, path in kernels.items() if name.startswith(pipeline + ".")}
+    if not relevant:
+        raise ValueError(f"no kernel given for a {pipeline} operator; swappable: {', '.join(n for n in swap.ops() if n.startswith(pipeline))}")
+    artifacts = {name: load_artifact(path) for name, path in relevant.items()}
+    steps = build_steps(pipeline, device=device, **options)
+    checks, results = {}, {}
+    swap.uninstall()
+    for kind in steps.kinds:
+        before = steps.outputs(kind)
+        with swap.swapped(artifacts) as reports:
+            checks = {name: {"ok": report["ok"], "cases": len(report["cases"])} for name, report in reports.items()}
+            after = steps.outputs(kind)
+        results[kind] = {"check": compare_outputs(before, after, atol, rtol)}
+        log(f"{pipeline} {kind}: outputs match {results[kind]['check']['outputs_match']} "
+            f"(max |diff| {results[kind]['check']['max_abs_difference']:.3g})")
+    for kind in steps.kinds:
+        steps.step(kind)  # warm both paths once
+        with swap.swapped(artifacts, verify=False):
+            steps.step(kind)
+        times: Dict[str, list] = {"torch": [], "swapped": []}
+        for index in range(rounds):
+            order = ("torch", "swapped") if index % 2 == 0 else ("swapped", "torch")
+            for mode in order:
+                with swap.swapped(artifacts if mode == "swapped" else {}, verify=False):
+                    _sync(device)
+                    started = time.perf_counter()
+                    steps.step(kind)
+                    _sync(device)
+                    times[mode].append((time.perf_counter() - started) * 1000)
+        before_ms, after_ms = statistics.median(times["torch"]), statistics.median(times["swapped"])
+        results[kind].update({"torch_ms": round(before_ms, 3), "swapped_ms": round(after_ms, 3), "speedup": round(before_ms / after_ms, 3),
+                              "torch_samples_ms": [round(t, 2) for t in times["torch"]], "swapped_samples_ms": [round(t, 2) for t in times["swapped"]],
+                              "swapped_ops_in_step": [name for name in relevant if f"{pipeline}.{kind}" in swap.ops()[name].used_in]})
+        log(f"{pipeline} {kind}: {before_ms:.1f} ms -> {after_ms:.1f} ms ({before_ms / after_ms:.2f}x)")
+    return {"pipeline": pipeline, "steps": steps.describe(), "device": device, "rounds": rounds, "kernels": {n: a.describe() for n, a in artifacts.items()},
+            "kernel_checks": checks, "results": results, "tolerance": {"atol": atol, "rtol": rtol}}
+
+
+def machine() -> Dict[str, Any]:
+    """What the figures were measured on."""
+    model = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    info = {"cpu": model, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
+            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info

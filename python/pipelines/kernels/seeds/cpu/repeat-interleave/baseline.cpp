@@ -1,0 +1,8 @@
+// Jagged repeat: out[offsets[i] .. offsets[i+1]) = values[i] (torch.repeat_interleave(values, lengths) with the
+// lengths given as offsets). Plain loops, one thread.
+#include <cstdint>
+
+extern "C" void kernel(const int64_t* values, const int64_t* offsets, int64_t* out, int64_t M, int64_t N) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = offsets[i]; j < offsets[i + 1]; ++j) out[j] = values[i];
+}
