@@ -6,6 +6,7 @@ import math
 import torch
 
 from .config import Microscope
+from ..kernels import swap
 from torch.profiler import record_function
 
 from .imaging import lateral_tukey, tukey
@@ -50,7 +51,8 @@ def band_offsets(microscope: Microscope) -> tuple[int, int]:
 
 def find_beads(volumes: torch.Tensor, threshold: float = 0.3, max_beads: int = 10) -> torch.Tensor:
     """Delta volumes (B, z, y, x) with the value of each local maximum above `threshold` x the volume's max."""
-    pooled = torch.nn.functional.max_pool3d(volumes[:, None], kernel_size=(5, 7, 7), stride=1, padding=(2, 3, 3))[:, 0]
+    # stride-1 'same' max pool over a 5x7x7 window; an optimised kernel can be swapped in (pipelines/kernels/swap.py)
+    pooled = swap.call("aovift.max_pool3d", volumes[:, None], 5, 7, 7)[:, 0]
     peak = volumes.amax(dim=(-3, -2, -1), keepdim=True)
     candidates = torch.where((volumes == pooled) & (volumes > threshold * peak), volumes, torch.zeros_like(volumes))
     flat = candidates.reshape(volumes.shape[0], -1)
