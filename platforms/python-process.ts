@@ -48,7 +48,11 @@ export async function runPythonJson<T = unknown>(module: string, args: string[],
       }
     };
     const timer = options.timeoutMs ? setTimeout(() => { kill(); reject(new PlatformError("python_timeout", `python -m ${module} timed out after ${options.timeoutMs} ms`)); }, options.timeoutMs) : undefined;
-    options.signal?.addEventListener("abort", () => { kill(); reject(new PlatformError("aborted", `python -m ${module} was stopped`)); }, { once: true });
+    const abort = () => { kill(); reject(new PlatformError("aborted", `python -m ${module} was stopped`)); };
+    // The listener goes with the process: a later abort of a long-lived signal must not kill a reused process group.
+    const settle = () => { if (timer) clearTimeout(timer); options.signal?.removeEventListener("abort", abort); };
+    if (options.signal?.aborted) abort();
+    else options.signal?.addEventListener("abort", abort, { once: true });
     child.stdout.on("data", (chunk: Buffer) => { stdout += chunk.toString(); });
     child.stderr.on("data", (chunk: Buffer) => {
       const text = chunk.toString();
@@ -61,11 +65,11 @@ export async function runPythonJson<T = unknown>(module: string, args: string[],
       }
     });
     child.on("error", (error) => {
-      if (timer) clearTimeout(timer);
+      settle();
       reject(new PlatformError("python_unavailable", `cannot start ${options.python}: ${error.message}. Run the setup (scripts/setup.sh) first.`, { cause: error }));
     });
     child.on("close", (code, signal) => {
-      if (timer) clearTimeout(timer);
+      settle();
       if (code !== 0) {
         reject(new PlatformError("python_failed", `python -m ${module} ${args[0] ?? ""} failed (${signal ?? `exit ${code}`}):\n${stderr.trim().split("\n").slice(-15).join("\n")}`));
         return;

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import { loadSpecFile } from "../../core/spec-loader.js";
 import { createExfmTools } from "../../tools/exfm/index.js";
-import { toSnakeCase } from "../../tools/exfm/call-exfm.js";
+import { toSnakeCase } from "../../tools/pipeline-tools.js";
 
 /** Integration test: the ExFM tools called the way an agent calls them, on the real Python pipeline with tiny configs. */
 const root = resolve(fileURLToPath(new URL("../..", import.meta.url)));
