@@ -112,6 +112,13 @@ class DataConfig:
     domain_shift: float = 1.0  # strength of the domain-specific preference term
     signal: float = 1.6  # scale of the user-ad affinity in the logit
     zipf: float = 1.05
+    # Full-rank category interactions (off at 0, the first two designs): the logit gains
+    # cross_signal * (sum over history categories h of H[h, c] + sum over context tokens t of C[t, c]) for the
+    # ad's category c, each sum scaled to unit RMS. H and C have singular values falling as (i + 1)^-cross_decay,
+    # so a model whose embeddings have d dimensions can express only the top-d part of each: signal that
+    # model capacity can exploit, shared by every domain (the FM, trained on all of them, sees it most).
+    cross_signal: float = 0.0
+    cross_decay: float = 0.5
 
     def validate(self, path: str) -> None:
         """Rejects values the generator cannot honour."""
@@ -124,6 +131,7 @@ class DataConfig:
         _require(0.0 <= self.churn < 1.0, f"{path}.churn: must be in [0, 1)")
         _require(self.drift >= 0 and self.ctr_drift >= 0, f"{path}.drift and ctr_drift: must be >= 0")
         _require(self.zipf >= 0, f"{path}.zipf: must be >= 0")
+        _require(self.cross_signal >= 0 and self.cross_decay >= 0, f"{path}.cross_signal and cross_decay: must be >= 0")
         _require(self.windows * self.domains * self.examples_per_window <= 20_000_000, f"{path}: more than 20M examples; reduce windows, domains or examples_per_window")
 
 

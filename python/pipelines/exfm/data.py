@@ -50,6 +50,10 @@ class ClickModel:
         self.ad_popularity = (torch.randperm(self.ad_capacity, generator=generator) + 1.0) ** -config.zipf
         self.history = self._user_histories(generator)
         self.generator = generator
+        # The category interactions draw from their own generator, so streams without them are unchanged.
+        cross_generator = torch.Generator().manual_seed(1_000_003 + config.seed)
+        self.history_cross = spectral_matrix(config.categories, config.categories, config.cross_decay, cross_generator)
+        self.context_cross = spectral_matrix(config.context_vocabulary, config.categories, config.cross_decay, cross_generator)
 
     def _user_histories(self, generator: torch.Generator) -> Jagged:
         """Each user's multi-hot history of categories, drawn from their affinity (length 0..history_max)."""
@@ -78,7 +82,39 @@ class ClickModel:
         context_rows = torch.repeat_interleave(torch.arange(context.rows), context.lengths())
         context_term = torch.zeros(context.rows).index_add_(0, context_rows, self.context_effect[domain, context.values])
         dense_term = dense @ self.dense_weight[domain, : dense.shape[1]] if dense.shape[1] else 0.0
-        return self.base_logit[window, domain] + config.signal * affinity + history_term + context_term + dense_term
+        logit = self.base_logit[window, domain] + config.signal * affinity + history_term + context_term + dense_term
+        if config.cross_signal > 0:
+            logit = logit + config.cross_signal * self.cross_term(ads, history, context)
+        return logit
+
+    def cross_term(self, ads: torch.Tensor, history: Jagged, context: Jagged) -> torch.Tensor:
+        """sum_h H[h, c] + sum_t C[t, c] over each row's history categories h and context tokens t (c: the ad's category).
+
+        Each sum is divided by the square root of its mean bag length, so both parts have about unit RMS. Sums,
+        not means, so a model with sum-pooled bags can express the term exactly given enough embedding dimensions.
+        """
+        config = self.config
+        category = self.ad_category[ads]
+        total = torch.zeros(history.rows)
+        for bag, matrix, mean_length in ((history, self.history_cross, config.history_max / 2), (context, self.context_cross, 2.0)):
+            rows = torch.repeat_interleave(torch.arange(bag.rows), bag.lengths())
+            summed = torch.zeros(bag.rows).index_add_(0, rows, matrix[bag.values, category[rows]])
+            total += summed / math.sqrt(max(mean_length, 1e-9))
+        return total
+
+
+def spectral_matrix(rows: int, columns: int, decay: float, generator: torch.Generator) -> torch.Tensor:
+    """A random (rows, columns) matrix of full rank whose i-th singular value is proportional to (i + 1)^-decay, entries at unit RMS.
+
+    The best rank-d approximation keeps sum_{i<d} (i+1)^-2decay of its energy: a d-dimensional embedding model
+    captures that share and no more, so a larger embedding captures more.
+    """
+    rank = min(rows, columns)
+    left, _ = torch.linalg.qr(torch.randn(rows, rows, generator=generator))
+    right, _ = torch.linalg.qr(torch.randn(columns, columns, generator=generator))
+    values = (torch.arange(rank, dtype=torch.float32) + 1.0) ** -decay
+    matrix = (left[:, :rank] * values) @ right[:, :rank].T
+    return matrix / matrix.pow(2).mean().sqrt()
 
 
 def _sample(weights: torch.Tensor, pool: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:

@@ -1,6 +1,7 @@
 """The ExFM claims at small scale over several seeds: distillation (E1), auxiliary head under FM bias (E2), adapter vs staleness (E3)."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import statistics
@@ -15,11 +16,28 @@ from .metrics import relative_ne_gain
 from .training import log
 from .vertical import train_vertical
 
-CLAIMS = ("e1", "e2", "e3", "control", "fast_drift")
+CLAIMS = ("e1", "e2", "e3", "control", "fast_drift", "scale")
+DEFAULT_CLAIMS = ("e1", "e2", "e3", "control", "fast_drift")  # 'scale' (several FM sizes) is asked for by name
 
 # The experiment's own defaults, under the fields the caller passes: three times the examples per window of
 # the data generator's default, so that one pass per window gives the VM enough steps (see docs/exfm.md).
 EXPERIMENT_DATA: Dict[str, Any] = {"examples_per_window": 6000}
+
+# Named configurations the caller's data/foundation/vertical fields are laid over (docs/exfm.md says why).
+# 'v2': the second design (issue 8): FM 32-dim (282k parameters) against VM 8-dim (59k), 4.8x; the click model's
+# interactions all had rank 8, which the VM could already express, so the FM's size bought little.
+# 'fm20x': the click model gains full-rank category interactions with a decaying spectrum (data.spectral_matrix,
+# shared by every domain), the VM is a 4-dim serving model (30k) and the FM an 80-dim one (660k, 21.7x).
+FM20X_FM_MODEL: Dict[str, Any] = {"embedding_dim": 80, "bottom_mlp": [64], "top_mlp": [256, 128], "cross_layers": 2, "cross_rank": 0}
+FM20X_VM_MODEL: Dict[str, Any] = {"embedding_dim": 4, "bottom_mlp": [16], "top_mlp": [32], "cross_layers": 1, "cross_rank": 0}
+PRESETS: Dict[str, Dict[str, Dict[str, Any]]] = {
+    "v2": {"data": {}, "foundation": {}, "vertical": {}},
+    "fm20x": {
+        "data": {"cross_signal": 0.8, "categories": 64, "context_vocabulary": 32},
+        "foundation": {"model": FM20X_FM_MODEL},
+        "vertical": {"model": FM20X_VM_MODEL},
+    },
+}
 
 
 @dataclass
@@ -36,7 +54,9 @@ class ExperimentConfig:
     biased_negative_keep: float = 0.2  # the biased FM keeps this fraction of that domain's negatives (logit shift ~ +1.6)
     biased_keep: float = 1.0  # and this fraction of all its examples (the first design used 0.03 and no negative_keep)
     fast_drift_factor: float = 2.0  # 'fast_drift': drift, ctr_drift and churn of the stream times this factor
-    claims: List[str] = field(default_factory=lambda: list(CLAIMS))
+    claims: List[str] = field(default_factory=lambda: list(DEFAULT_CLAIMS))
+    preset: str = "v2"  # a PRESETS name: the data, FM and VM configuration the fields above are laid over
+    fm_sizes: List[int] = field(default_factory=lambda: [16, 80, 192])  # 'scale': FM embedding sizes at the fixed VM
     threads: int = 0
     device: str = "cpu"
 
@@ -46,6 +66,10 @@ class ExperimentConfig:
             raise ConfigError(f"{path}.output: a working folder for datasets and checkpoints is required")
         if not self.seeds:
             raise ConfigError(f"{path}.seeds: at least one seed")
+        if self.preset not in PRESETS:
+            raise ConfigError(f"{path}.preset: expected one of {', '.join(PRESETS)}, got {self.preset!r}")
+        if "scale" in self.claims and (not self.fm_sizes or min(self.fm_sizes) < 1):
+            raise ConfigError(f"{path}.fm_sizes: the 'scale' claim needs a non-empty list of embedding sizes >= 1")
         unknown = [c for c in self.claims if c not in CLAIMS]
         if unknown:
             raise ConfigError(f"{path}.claims: unknown {unknown}; choose from {', '.join(CLAIMS)}")
@@ -55,7 +79,7 @@ class ExperimentConfig:
         for key in ("data", "das", "output", "variant", "domain", "device", "threads", "adapter_context"):
             if key in self.vertical:
                 raise ConfigError(f"{path}.vertical.{key}: set by the experiment itself")
-        data = from_dict(DataConfig, {**EXPERIMENT_DATA, **self.data}, f"{path}.data")
+        data = from_dict(DataConfig, self.data_fields(), f"{path}.data")
         if not -1 <= self.biased_domain < data.domains:
             raise ConfigError(f"{path}.biased_domain: must be -1 (rotate with the seed) or in 0..{data.domains - 1}")
         if not 0 < self.biased_negative_keep <= 1 or not 0 < self.biased_keep <= 1:
@@ -64,14 +88,74 @@ class ExperimentConfig:
             raise ConfigError(f"{path}.fast_drift_factor: must be above 1 (the fast stream drifts faster than the default one)")
         if not self.staleness or min(self.staleness) < 1:
             raise ConfigError(f"{path}.staleness: a non-empty list of integers >= 1")
-        from_dict(FoundationConfig, {**self.foundation, "data": "-", "output": "-"}, f"{path}.foundation")
-        from_dict(VerticalConfig, {**self.vertical, "data": "-"}, f"{path}.vertical")
+        from_dict(FoundationConfig, {**self.foundation_fields(), "data": "-", "output": "-"}, f"{path}.foundation")
+        from_dict(VerticalConfig, {**self.vertical_fields(), "data": "-"}, f"{path}.vertical")
         check_device(self.device, path)
+
+    def data_fields(self) -> Dict[str, Any]:
+        """DataConfig fields: the experiment's defaults, then the preset's, then the caller's."""
+        return {**EXPERIMENT_DATA, **PRESETS[self.preset]["data"], **self.data}
+
+    def foundation_fields(self) -> Dict[str, Any]:
+        """FoundationConfig fields of the preset under the caller's (a caller's 'model' replaces the preset's)."""
+        return {**PRESETS[self.preset]["foundation"], **self.foundation}
+
+    def vertical_fields(self) -> Dict[str, Any]:
+        """VerticalConfig fields of the preset under the caller's."""
+        return {**PRESETS[self.preset]["vertical"], **self.vertical}
+
+
+def parameter_counts(config: ExperimentConfig) -> Dict[str, int]:
+    """Parameters of the experiment's FM, of its plain VM (the serving model), and of each 'scale' FM, without training."""
+    from .data import ClickModel
+    from .model import Dlrm
+
+    data = from_dict(DataConfig, config.data_fields())
+    click = ClickModel(data)
+    vocabulary = {"user": click.user_capacity, "ad": click.ad_capacity, "ad_category": data.categories, "domain": data.domains,
+                  "user_history": data.categories, "context": data.context_vocabulary}
+    foundation = from_dict(FoundationConfig, {**config.foundation_fields(), "data": "-", "output": "-"})
+    vertical = from_dict(VerticalConfig, {**config.vertical_fields(), "data": "-"})
+    counts = {"fm": Dlrm(vocabulary, data.dense_features, foundation.model).parameter_count(),
+              "vm": Dlrm(vocabulary, data.dense_features, vertical.model).parameter_count()}
+    for size in config.fm_sizes:
+        model = dataclasses.replace(foundation.model, embedding_dim=size)
+        counts[f"fm_d{size}"] = Dlrm(vocabulary, data.dense_features, model).parameter_count()
+    return counts
 
 
 def _summary(values: List[float]) -> dict:
-    """Mean, sample standard deviation and the values themselves."""
-    return {"mean": statistics.fmean(values), "std": statistics.stdev(values) if len(values) > 1 else 0.0, "values": values}
+    """Mean, sample standard deviation, t statistic of the mean against 0, how many are positive, and the values."""
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    mean = statistics.fmean(values)
+    t = mean / (std / math.sqrt(len(values))) if std > 0 else 0.0
+    return {"mean": mean, "std": std, "t": t, "positive": sum(v > 0 for v in values), "values": values}
+
+
+def scale_table(gains: Dict[str, Dict[str, Any]], diagnostics: Dict[str, Dict[str, Any]]) -> List[dict]:
+    """The transfer-ratio trend: per FM size, the FM's NE gain over the plain VM, the VMs' gains from it, and their ratio.
+
+    transfer ratio = mean VM gain from the FM (distilled vs plain) / mean FM gain over the plain VM, both in % of
+    the plain VM's NE on fresh windows: the share of the FM's advantage the VM keeps. A size is left out where a
+    part is missing.
+    """
+    rows = []
+    sizes = sorted({int(name.rsplit("_d", 1)[1]) for name in gains if name.startswith("scale_fm_vs_plain_d")})
+    for size in sizes:
+        fm, distilled = gains.get(f"scale_fm_vs_plain_d{size}"), gains.get(f"scale_distilled_vs_plain_d{size}")
+        auxiliary, ratio = gains.get(f"scale_auxiliary_vs_plain_d{size}"), diagnostics.get(f"scale_parameter_ratio_d{size}")
+        if not (fm and distilled and auxiliary and ratio):
+            continue
+        fm_mean = statistics.fmean(fm["values"])
+        row = {"embedding_dim": size, "parameter_ratio": statistics.fmean(ratio["values"]), "pairs": len(fm["values"])}
+        for name, summary in (("fm_gain", fm), ("distilled_gain", distilled), ("auxiliary_gain", auxiliary)):
+            values = summary["values"]
+            row[name] = _summary(values)
+            row[name].pop("values")
+        row["transfer_ratio_distilled"] = statistics.fmean(distilled["values"]) / fm_mean if fm_mean else float("nan")
+        row["transfer_ratio_auxiliary"] = statistics.fmean(auxiliary["values"]) / fm_mean if fm_mean else float("nan")
+        rows.append(row)
+    return rows
 
 
 def _paired(later: List[float], earlier: List[float]) -> dict:
@@ -118,7 +202,8 @@ def run_experiment(config: ExperimentConfig) -> dict:
     gains: Dict[str, List[float]] = {}
     ne: Dict[str, List[float]] = {}
     diagnostics: Dict[str, List[float]] = {}
-    data_fields = {**EXPERIMENT_DATA, **config.data}
+    data_fields = config.data_fields()
+    foundation_fields, vertical_fields = config.foundation_fields(), config.vertical_fields()
     domains = int(data_fields.get("domains", DataConfig.domains))
 
     def record(name: str, baseline: float, candidate: float) -> None:
@@ -138,11 +223,12 @@ def run_experiment(config: ExperimentConfig) -> dict:
             write_dataset(folder, batch, meta)
             return folder
 
-        def foundation(data: str, name: str, bias: Dict[str, Dict[str, float]]) -> dict:
-            return train_foundation(from_dict(FoundationConfig, {**config.foundation, **common, **bias, "data": data, "output": os.path.join(root, name), "staleness": config.staleness, "seed": seed}))
+        def foundation(data: str, name: str, bias: Dict[str, Dict[str, float]], model: Dict[str, Any] | None = None) -> dict:
+            fields = {**foundation_fields, **({"model": model} if model else {})}
+            return train_foundation(from_dict(FoundationConfig, {**fields, **common, **bias, "data": data, "output": os.path.join(root, name), "staleness": config.staleness, "seed": seed}))
 
         def vertical(data: str, das: str, variant: str, domain: int, context: bool = True) -> dict:
-            result = train_vertical(from_dict(VerticalConfig, {**config.vertical, **common, "data": data, "das": das, "variant": variant, "domain": domain, "seed": seed, "adapter_context": context}))
+            result = train_vertical(from_dict(VerticalConfig, {**vertical_fields, **common, "data": data, "das": das, "variant": variant, "domain": domain, "seed": seed, "adapter_context": context}))
             label = variant if context or variant != "adapter" else "adapter_scalar"
             source = f"{os.path.basename(os.path.dirname(das))}/{os.path.basename(das)}" if das else "none"
             ne.setdefault(f"{label}@{source}/{os.path.basename(data)}", []).append(result["ne"])
@@ -153,17 +239,39 @@ def run_experiment(config: ExperimentConfig) -> dict:
         plain: Dict[int, float] = {}
         distilled: Dict[int, float] = {}
         auxiliary_k1: Dict[int, float] = {}
-        if {"e1", "e3", "e2"} & set(config.claims):
-            fm = foundation(data, "fm", {})
+        if {"e1", "e3", "e2", "scale"} & set(config.claims):
             for d in range(domains):
                 result = vertical(data, "", "plain", d)
                 plain[d] = result["ne"]
+                vm_parameters = result["parameters"]
                 note("oracle_ne", result["oracle_ne"])
+        if {"e1", "e3", "e2"} & set(config.claims):
+            fm = foundation(data, "fm", {})
+            note("fm_parameters", fm["parameters"])
+            note("vm_parameters", vm_parameters)
+            note("fm_vm_parameter_ratio", fm["parameters"] / vm_parameters)
+        if "scale" in config.claims:
+            # The transfer-ratio trend: FMs of several sizes (embedding dimension; the rest as the main FM) at the
+            # fixed VM, each scored on fresh windows (k = the smallest staleness) against the plain VM, and the VMs'
+            # gains from distilling it.
+            main_model = dataclasses.asdict(from_dict(FoundationConfig, {**foundation_fields, "data": "-", "output": "-"}).model)
+            for size in config.fm_sizes:
+                # The main FM is reused where it has this size (same stream, same configuration: the same model).
+                main = fm if {"e1", "e3", "e2"} & set(config.claims) and size == main_model["embedding_dim"] else None
+                sized = main or foundation(data, f"fm_d{size}", {}, {**main_model, "embedding_dim": size})
+                note(f"scale_parameter_ratio_d{size}", sized["parameters"] / vm_parameters)
+                for d in range(domains):
+                    result_distilled = vertical(data, sized["das"][k1], "distilled", d)
+                    record(f"scale_fm_vs_plain_d{size}", plain[d], result_distilled["fm_ne"])
+                    record(f"scale_distilled_vs_plain_d{size}", plain[d], result_distilled["ne"])
+                    record(f"scale_auxiliary_vs_plain_d{size}", plain[d], vertical(data, sized["das"][k1], "auxiliary", d)["ne"])
         if "e1" in config.claims:
             for d in range(domains):
                 result = vertical(data, fm["das"][k1], "distilled", d)
                 distilled[d] = result["ne"]
                 record("e1_distilled_vs_plain", plain[d], distilled[d])
+                # The FM itself against the plain VM on the same fresh windows (the FM/VM gap).
+                record("fm_vs_plain_k1", plain[d], result["fm_ne"])
                 note("fm_ne_k1", result["fm_ne"])
         if "e3" in config.claims:
             for k in config.staleness:
@@ -225,15 +333,18 @@ def run_experiment(config: ExperimentConfig) -> dict:
             adapter_vs_auxiliary_on("fast", {"drift": defaults.drift * factor, "ctr_drift": defaults.ctr_drift * factor,
                                              "churn": min(0.9, defaults.churn * factor)}, "fast_drift")
         log(f"[exfm] experiment seed {seed} done after {time.time() - started:.0f} s")
+    gain_summaries = {name: _summary(values) for name, values in gains.items()}
+    diagnostic_summaries = {name: _summary(values) for name, values in diagnostics.items()}
     return {
         "ok": True,
         "command": "experiment",
         "seeds": config.seeds,
         "config": asdict(config),
-        "relative_ne_gain_percent": {name: _summary(values) for name, values in gains.items()},
+        "relative_ne_gain_percent": gain_summaries,
+        "scale": scale_table(gain_summaries, diagnostic_summaries),
         "trends": trends({name: {"values": values} for name, values in gains.items()}, config.staleness),
         "ne": {name: _summary(values) for name, values in ne.items()},
-        "diagnostics": {name: _summary(values) for name, values in diagnostics.items()},
+        "diagnostics": diagnostic_summaries,
         "seconds": time.time() - started,
     }
 
@@ -255,4 +366,5 @@ def merge_experiments(results: List[dict]) -> dict:
                 table.setdefault(name, []).extend(summary["values"])
     pooled = {section: {name: _summary(values) for name, values in table.items()} for section, table in merged.items()}
     staleness = sorted({k for r in results for k in r.get("config", {}).get("staleness", [])}) or [1, 2, 4]
-    return {"ok": True, "command": "experiment", "seeds": seeds, "failed_runs": len(failed), **pooled, "trends": trends(pooled["relative_ne_gain_percent"], staleness), "seconds": sum(r.get("seconds", 0.0) for r in results)}
+    return {"ok": True, "command": "experiment", "seeds": seeds, "failed_runs": len(failed), **pooled, "trends": trends(pooled["relative_ne_gain_percent"], staleness),
+            "scale": scale_table(pooled["relative_ne_gain_percent"], pooled["diagnostics"]), "seconds": sum(r.get("seconds", 0.0) for r in results)}
