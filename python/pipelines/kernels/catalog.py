@@ -1,7 +1,7 @@
 """From measured hot operators to kernel specs (KernelSpecSchema, core/spec.ts), each with seed kernels where one fits.
 
 An operator measured hot is mapped, in this order, to:
-1. a swappable pipeline operator (pipelines/kernels/swap.py) when most of its time was spent inside that operator's
+1. a swappable pipeline operator (pipelines/kernels/swap.py) when at least a quarter of its time was spent inside that operator's
    `swap::<name>` region: the spec is that operator's (reference = its torch code), sized from the arguments the
    pipeline passed it, with this package's seed kernels (seeds/<platform>/<stem>/) or the repository's
    (seeds/kernels/<platform>/<id>/) beside it; the optimised kernel can be swapped back in;
@@ -153,6 +153,8 @@ SWAP_SPECS = {
     "exfm.dot_interaction": (dot_interaction_spec, lambda: [(platform, os.path.join(REPOSITORY_SEEDS, "kernels", platform, "dlrm-interaction"))
                                                              for platform in ("cpu", "cuda", "triton")]),
 }
+
+INSIDE_SHARE = 0.25  # share of an operator's time inside a swappable operator's region that maps it to that operator
 
 # aten operators computed by a repository spec that has seed kernels: spec id, dimensions from the first input's shape
 SEEDED = {
@@ -317,7 +319,10 @@ def write_hot_specs(hot: List[dict], observed: Dict[str, list], calls: Dict[str,
         inside = row.get("inside_swap") or {}
         swap_name = max(inside, key=inside.get) if inside else None
         spec, seeds, mapping = None, [], "none"
-        if swap_name and inside[swap_name] >= 0.5 * row["self_ms"] and swap_name in SWAP_SPECS and swap_name in observed:
+        # A quarter is enough: an operator's backward runs outside the forward's region (the autograd engine), and the
+        # swapped operator replaces the backward too (its registered formula).
+        if swap_name and inside[swap_name] >= INSIDE_SHARE * row["self_ms"] and swap_name in SWAP_SPECS and swap_name in observed:
+            entry["inside_share"] = round(inside[swap_name] / max(row["self_ms"], 1e-9), 3)
             builder, seed_list = SWAP_SPECS[swap_name]
             spec_id = f"{prefix}-{builder.__name__.replace('_spec', '').replace('_', '-')}"
             spec, seeds, mapping = (written[spec_id]["spec"] if spec_id in written else builder(spec_id, source, observed[swap_name])), seed_list(), "swappable"
