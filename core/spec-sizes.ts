@@ -3,7 +3,7 @@
  * representative sizes (default: the largest), never averaged with small sizes where per-call overhead dominates;
  * every evaluation also checks a generated "ragged" size whose extents are multiples of none of 2, 8, 16 or 64.
  *
- * The Python runtime (python/kernelevolve_runtime/spec.py) implements the same rules; the shared cases in
+ * The Python runtime (python/kernelevolve_runtime/contract/spec.py) implements the same rules; the shared cases in
  * tests/contract/spec-sizes.json run in both jest and pytest.
  */
 import { resolveShape, type KernelSpec } from "./spec.js";
@@ -87,7 +87,7 @@ export function raggedDimensions(spec: SizedSpec): Record<string, number> | unde
   return Object.fromEntries(order.map((name) => [name, fixed.has(name) ? base[name] : raggedValue(base[name])]));
 }
 
-/** Checked sizes, timed sizes and flags of one evaluation (see python/kernelevolve_runtime/spec.py evaluation_plan). */
+/** Checked sizes, timed sizes and flags of one evaluation (see python/kernelevolve_runtime/contract/spec.py evaluation_plan). */
 export function evaluationPlan(spec: SizedSpec, requested?: string[]): { checked: string[]; timed: string[]; flags: string[] } {
   const chosen = requested?.length ? [...requested] : declaredSizes(spec);
   const checked = [...chosen];

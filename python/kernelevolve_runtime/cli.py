@@ -4,13 +4,13 @@ import json
 import os
 import sys
 
-from .autotune import autotune_template, evaluate_files
+from .fitness.autotune import autotune_template, evaluate_files
 from .protocol import BadRequest, parse_options
 from .runtime import Runtime
-from .sandbox import Sandbox
+from .sandbox.sandbox import Sandbox
 from .server import Server
-from .spec import SpecError, load_spec
-from .templates import TemplateError
+from .contract.spec import SpecError, load_spec
+from .contract.templates import TemplateError
 
 
 def _common(parser):

@@ -6,12 +6,12 @@ import threading
 import torch
 
 from . import PROTOCOL_VERSION, RUNTIME_VERSION
-from .evaluator import Evaluation, time_reference
+from .fitness.evaluator import Evaluation, time_reference
 from .platforms.registry import PLATFORM_CLASSES, create_platform
 from .protocol import sanitize
-from .reference_workers import ReferenceWorkers
-from .sandbox import Sandbox
-from .spec import normalize_spec
+from .fitness.reference_workers import ReferenceWorkers
+from .sandbox.sandbox import Sandbox
+from .contract.spec import normalize_spec
 
 REPOSITORY_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .platforms.registry import PLATFORM_CLASSES
 from .protocol import BadRequest, parse_request
-from .reference import SpecReferenceError
-from .spec import SpecError
+from .fitness.reference import SpecReferenceError
+from .contract.spec import SpecError
 
 
 class Server:

@@ -24,7 +24,7 @@ export PYTHONPATH="$PWD/python"
   command -v nvcc || ls /usr/local/cuda/bin/nvcc 2>/dev/null || echo "no nvcc: the cuda platform will be unavailable"
 } >>"$OUT/log.txt" 2>&1
 # The runtime's compile cache lives in the repository copy (.cache/compile); the budget leaves ~2 minutes of the 10-minute slot spare.
-timeout $(( BUDGET + 150 )) "$PYTHON" -m kernelevolve_runtime.gpu_bench --out "$OUT" --budget-seconds "$BUDGET" "$@"
+timeout $(( BUDGET + 150 )) "$PYTHON" -m kernelevolve_runtime.bench.gpu --out "$OUT" --budget-seconds "$BUDGET" "$@"
 status=$?
 echo "== gpu_bench exit $status" >>"$OUT/log.txt"
 [ -f "$OUT/summary.md" ] && cat "$OUT/summary.md"

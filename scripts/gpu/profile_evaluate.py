@@ -43,14 +43,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--profile-out", required=True)
     own = parser.parse_args(argv[:split])
-    from kernelevolve_runtime import cli, evaluator
+    from kernelevolve_runtime import cli
 
+    from kernelevolve_runtime.fitness import evaluator
     totals = {}
     for name in ("generate_inputs", "run_reference", "load_reference", "_load_all", "check_trial", "output_digest"):
         if hasattr(evaluator, name):
             _wrap(evaluator, name, totals)
     try:  # the shared host arena of the measurement rewrite (dd5d6b0 and later), where it exists
-        from kernelevolve_runtime import shared_arena
+        from kernelevolve_runtime.fitness import shared_arena
     except ImportError:
         shared_arena = None
     arena_class = getattr(shared_arena, "Arena", None)

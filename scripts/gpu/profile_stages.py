@@ -29,10 +29,10 @@ import time
 import torch
 
 from kernelevolve_runtime.arrays import load_tensor, save_tensor
-from kernelevolve_runtime.compare import check_trial
-from kernelevolve_runtime.inputs import generate_inputs
-from kernelevolve_runtime.reference import load_reference, run_reference
-from kernelevolve_runtime.spec import load_spec
+from kernelevolve_runtime.fitness.compare import check_trial
+from kernelevolve_runtime.fitness.inputs import generate_inputs
+from kernelevolve_runtime.fitness.reference import load_reference, run_reference
+from kernelevolve_runtime.contract.spec import load_spec
 
 
 DEVICE = "cuda"

@@ -114,7 +114,7 @@ def test_violations_reach_the_report_descriptor_before_the_exception(tmp_path):
     script = f"""
 import os, sys, ctypes, importlib.util
 sys.path.insert(0, {os.path.join(ROOT, 'python')!r})
-from kernelevolve_runtime import audit_guard
+from kernelevolve_runtime.sandbox import audit_guard
 read_end, write_end = os.pipe()
 guard = audit_guard.install({{"private_dir": {str(tmp_path)!r}, "candidate_files": [{str(candidate)!r}], "report_fd": write_end}})
 spec = importlib.util.spec_from_file_location("candidate", {str(candidate)!r})

@@ -10,8 +10,8 @@ from kernelevolve_runtime.kernelbench.hack_checks import HACK_CHECKS
 from kernelevolve_runtime.kernelbench.importer import import_problem
 from kernelevolve_runtime.protocol import parse_options
 from kernelevolve_runtime.runtime import Runtime
-from kernelevolve_runtime.spec import load_spec
-from kernelevolve_runtime.static_checks import rejection_reason, run_static_checks
+from kernelevolve_runtime.contract.spec import load_spec
+from kernelevolve_runtime.fitness.static_checks import rejection_reason, run_static_checks
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 CHEATS = os.path.join(ROOT, "tests", "fixtures", "cheats")

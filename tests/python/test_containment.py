@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from kernelevolve_runtime import seccomp
+from kernelevolve_runtime.sandbox import seccomp
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "containment")
@@ -105,8 +105,8 @@ def test_openmp_kernels_and_seed_libraries_load_and_run_under_the_strict_filter(
 # Mounts: private tmpfs over every world-writable folder, a read-only root, a /proc of the child's own, and a
 # minimal view for compiles. Each against a control sandbox with the layers off.
 
-from kernelevolve_runtime import mounts  # noqa: E402
-from kernelevolve_runtime.sandbox import Sandbox, describe_end  # noqa: E402
+from kernelevolve_runtime.sandbox import mounts  # noqa: E402
+from kernelevolve_runtime.sandbox.sandbox import Sandbox, describe_end  # noqa: E402
 
 ROOT_USER = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT_USER, reason="the mount layers need root")
@@ -224,7 +224,7 @@ def test_a_compile_cannot_read_host_files_and_its_log_quotes_none(tmp_path):
 
 
 def test_the_static_scan_refuses_includes_that_reach_host_files():
-    from kernelevolve_runtime.static_checks import rejection_reason, run_static_checks
+    from kernelevolve_runtime.fitness.static_checks import rejection_reason, run_static_checks
 
     spec = {"constraints": {}}
     for line in ['#include "/etc/passwd"', "#include <../../etc/shadow>", "#define P </root/x>\n#include P",

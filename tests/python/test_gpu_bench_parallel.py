@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from kernelevolve_runtime.gpu_bench import Bench
-from kernelevolve_runtime.gpu_spec_files import load_seed_specs
+from kernelevolve_runtime.bench.gpu import Bench
+from kernelevolve_runtime.contract.spec_files import load_seed_specs
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SPECS = load_seed_specs(os.path.join(ROOT, "seeds", "specs"))

@@ -5,13 +5,13 @@ import os
 
 import pytest
 
-from kernelevolve_runtime.autotune import detect_language
-from kernelevolve_runtime.gpu_hardware import cuda_device_present
-from kernelevolve_runtime.gpu_spec_files import load_seed_specs
+from kernelevolve_runtime.fitness.autotune import detect_language
+from kernelevolve_runtime.gpu.hardware import cuda_device_present
+from kernelevolve_runtime.contract.spec_files import load_seed_specs
 from kernelevolve_runtime.platforms.cuda import find_nvcc
 from kernelevolve_runtime.protocol import parse_options
 from kernelevolve_runtime.runtime import Runtime
-from kernelevolve_runtime.static_checks import CHECKS
+from kernelevolve_runtime.fitness.static_checks import CHECKS
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FOLDER = os.path.join(ROOT, "tests", "fixtures", "gpu-cheats")

@@ -5,10 +5,10 @@ import os
 
 import pytest
 
-from kernelevolve_runtime.gpu_bench import with_gpu_size
-from kernelevolve_runtime.gpu_bench_summary import copy_bandwidth_at, markdown, summarize
-from kernelevolve_runtime.gpu_spec_files import load_seed_specs
-from kernelevolve_runtime.shape_expression import evaluate_shape_expression
+from kernelevolve_runtime.bench.gpu import with_gpu_size
+from kernelevolve_runtime.bench.summary import copy_bandwidth_at, markdown, summarize
+from kernelevolve_runtime.contract.spec_files import load_seed_specs
+from kernelevolve_runtime.contract.shape_expression import evaluate_shape_expression
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SPECS = load_seed_specs(os.path.join(ROOT, "seeds", "specs"))

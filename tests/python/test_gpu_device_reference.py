@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from kernelevolve_runtime.device_reference import _BLOCK, ReferenceCache, default_budget_bytes, fingerprint, spec_key
+from kernelevolve_runtime.gpu.device_reference import _BLOCK, ReferenceCache, default_budget_bytes, fingerprint, spec_key
 
 SPEC = {"id": "relu", "reference": "def reference(x):\n    return x.relu()\n", "inputs": [{"name": "x", "dtype": "float32", "shape": ["N"]}],
         "outputs": [{"name": "y", "dtype": "float32", "shape": ["N"]}], "sizes": {"s": {"N": 8}, "l": {"N": 64}}, "scalars": {}}

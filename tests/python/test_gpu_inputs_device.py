@@ -10,8 +10,8 @@ import os
 import pytest
 import torch
 
-from kernelevolve_runtime.gpu_spec_files import load_seed_specs
-from kernelevolve_runtime.inputs import generate_inputs
+from kernelevolve_runtime.contract.spec_files import load_seed_specs
+from kernelevolve_runtime.fitness.inputs import generate_inputs
 from kernelevolve_runtime.kernelbench.importer import import_problem
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from kernelevolve_runtime import cli
-from kernelevolve_runtime.autotune import detect_language
+from kernelevolve_runtime.fitness.autotune import detect_language
 from kernelevolve_runtime.kernelbench.importer import import_problem
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))

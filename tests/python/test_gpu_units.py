@@ -4,12 +4,12 @@ import os
 import pytest
 import torch
 
-from kernelevolve_runtime.gpu_bench import GPU_SIZES, with_gpu_size
-from kernelevolve_runtime.gpu_bench_summary import markdown, memory_bound, summarize
-from kernelevolve_runtime.gpu_hardware import cuda_arch_flag, peak_fp32_tflops
-from kernelevolve_runtime.gpu_launch_guard import GuardedBinding, LaunchGuard
-from kernelevolve_runtime.gpu_roofline import roofline_verdict
-from kernelevolve_runtime.gpu_spec_files import SpecFileError, load_seed_specs, parse_spec_yaml
+from kernelevolve_runtime.bench.gpu import GPU_SIZES, with_gpu_size
+from kernelevolve_runtime.bench.summary import markdown, memory_bound, summarize
+from kernelevolve_runtime.gpu.hardware import cuda_arch_flag, peak_fp32_tflops
+from kernelevolve_runtime.gpu.launch_guard import GuardedBinding, LaunchGuard
+from kernelevolve_runtime.gpu.roofline import roofline_verdict
+from kernelevolve_runtime.contract.spec_files import SpecFileError, load_seed_specs, parse_spec_yaml
 from kernelevolve_runtime.platforms.base import CandidateViolation
 from kernelevolve_runtime.platforms.registry import create_platform
 

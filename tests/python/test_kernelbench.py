@@ -5,13 +5,13 @@ import textwrap
 import pytest
 import torch
 
-from kernelevolve_runtime.inputs import generate_inputs
+from kernelevolve_runtime.fitness.inputs import generate_inputs
 from kernelevolve_runtime.kernelbench import scaling
-from kernelevolve_runtime.shape_expression import evaluate_shape_expression
+from kernelevolve_runtime.contract.shape_expression import evaluate_shape_expression
 from kernelevolve_runtime.kernelbench.importer import import_folder, import_problem, parse_problem_range, parse_scale, problem_folder
 from kernelevolve_runtime.kernelbench.problem import Problem, ProblemError
-from kernelevolve_runtime.reference import load_reference, run_reference
-from kernelevolve_runtime.spec import normalize_spec
+from kernelevolve_runtime.fitness.reference import load_reference, run_reference
+from kernelevolve_runtime.contract.spec import normalize_spec
 
 PROBLEMS = os.path.join(os.path.dirname(__file__), "..", "fixtures", "honest", "problems")
 BIG = textwrap.dedent('''

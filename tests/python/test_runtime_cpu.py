@@ -55,7 +55,7 @@ def test_correct_kernel_passes_with_timings_and_a_speedup(runtime, spec):
 
 
 def test_cpu_roofline_flags_impossible_bandwidth_beyond_the_cache_and_reverifies(runtime, spec):
-    from kernelevolve_runtime.hardware import last_level_cache_bytes, parallel_copy_bandwidth_gbs
+    from kernelevolve_runtime.platforms.cpu_hardware import last_level_cache_bytes, parallel_copy_bandwidth_gbs
 
     # Honest cost (x, scale, bias in; y out): a few kilobytes, cache-resident, nothing to flag.
     honest = {**spec, "cost": {"bytes": "4*R*D + 4*D + 4*D + 4*R*D"}}
@@ -156,8 +156,8 @@ def test_unsupported_language_is_refused_before_compiling(runtime, spec):
 
 
 def test_autotune_evaluates_the_default_instance_first_and_reports_the_best(runtime, spec):
-    from kernelevolve_runtime.autotune import autotune_template
-    from kernelevolve_runtime.spec import normalize_spec
+    from kernelevolve_runtime.fitness.autotune import autotune_template
+    from kernelevolve_runtime.contract.spec import normalize_spec
 
     options = parse_options({**FAST, "sizes": ["small"]})
     output = autotune_template(runtime, normalize_spec(spec), "cpu", os.path.join(FIXTURES, "scale_bias_template.cpp"), options, budget=3, seed=5)
@@ -196,9 +196,9 @@ class ModelNew(torch.nn.Module):
 
 
 def test_a_speedup_that_does_not_reproduce_counts_at_its_lower_value(spec):
-    from kernelevolve_runtime.evaluator import Evaluation
+    from kernelevolve_runtime.fitness.evaluator import Evaluation
     from kernelevolve_runtime.platforms.registry import create_platform
-    from kernelevolve_runtime.spec import normalize_spec
+    from kernelevolve_runtime.contract.spec import normalize_spec
 
     # The re-timing logic alone, on scripted timings (how many calls a block holds depends on the machine's speed).
     evaluation = Evaluation(None, create_platform("cpu"), normalize_spec(spec), {"language": "cpp", "source": ""},

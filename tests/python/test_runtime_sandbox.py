@@ -11,7 +11,7 @@ import pytest
 
 from kernelevolve_runtime.protocol import parse_options
 from kernelevolve_runtime.runtime import Runtime
-from kernelevolve_runtime.sandbox import Sandbox
+from kernelevolve_runtime.sandbox.sandbox import Sandbox
 from kernelevolve_runtime.kernelbench.hack_checks import HACK_CHECKS
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "..", "fixtures", "cpu")
@@ -157,7 +157,7 @@ def test_tmp_and_shm_are_private_to_each_candidate(runtime, cache_dir):
 
 
 def test_filter_program_denies_the_listed_calls_and_other_architectures():
-    from kernelevolve_runtime import seccomp
+    from kernelevolve_runtime.sandbox import seccomp
 
     for name, architecture in seccomp.ARCHITECTURES.items():
         program = seccomp.build_program(architecture)

@@ -4,14 +4,14 @@ import math
 import pytest
 import torch
 
-from kernelevolve_runtime.compare import check_trial, output_digest
-from kernelevolve_runtime.inputs import generate_inputs
+from kernelevolve_runtime.fitness.compare import check_trial, output_digest
+from kernelevolve_runtime.fitness.inputs import generate_inputs
 from kernelevolve_runtime.protocol import BadRequest, parse_options, parse_request
-from kernelevolve_runtime.shape_expression import ShapeExpressionError, evaluate_shape_expression, shape_expression_identifiers
-from kernelevolve_runtime.spec import SpecError, normalize_spec
-from kernelevolve_runtime.static_checks import rejection_reason, run_static_checks
-from kernelevolve_runtime.templates import TemplateError, choose_instances, instantiate, parse_template
-from kernelevolve_runtime.timing import geometric_mean, statistics
+from kernelevolve_runtime.contract.shape_expression import ShapeExpressionError, evaluate_shape_expression, shape_expression_identifiers
+from kernelevolve_runtime.contract.spec import SpecError, normalize_spec
+from kernelevolve_runtime.fitness.static_checks import rejection_reason, run_static_checks
+from kernelevolve_runtime.contract.templates import TemplateError, choose_instances, instantiate, parse_template
+from kernelevolve_runtime.fitness.timing import geometric_mean, statistics
 
 
 def make_spec(**overrides):

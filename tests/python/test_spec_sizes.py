@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from kernelevolve_runtime.spec import (
+from kernelevolve_runtime.contract.spec import (
     SpecError, evaluation_plan, largest_size, normalize_spec, ragged_dimensions, representative_sizes, with_ragged_size,
 )
 

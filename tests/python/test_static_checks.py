@@ -1,6 +1,6 @@
 """Reward-hack static checks: what each one flags, what it must leave alone, modes and line numbers."""
 from kernelevolve_runtime.kernelbench.source_scan import strip_cxx
-from kernelevolve_runtime.static_checks import rejection_reason, run_static_checks
+from kernelevolve_runtime.fitness.static_checks import rejection_reason, run_static_checks
 
 FLOAT = {"inputs": [{"dtype": "float32"}], "outputs": [{"dtype": "float32"}], "constraints": {}}
 HALF = {"inputs": [{"dtype": "float16"}], "outputs": [{"dtype": "float16"}], "constraints": {}}

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from kernelevolve_runtime import symbol_policy
-from kernelevolve_runtime.templates import instantiate, parse_template
+from kernelevolve_runtime.sandbox import symbol_policy
+from kernelevolve_runtime.contract.templates import instantiate, parse_template
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 NATIVE = os.path.join(ROOT, "tests", "fixtures", "containment", "native")
@@ -133,7 +133,7 @@ def test_cpu_compile_rejects_an_attack_with_forbidden_call_and_accepts_a_seed(tm
     """Through the real confined compile (platforms/cpu.py): the check runs before anything is cached."""
     from kernelevolve_runtime.platforms.cpu import CpuPlatform
     from kernelevolve_runtime.protocol import parse_options
-    from kernelevolve_runtime.sandbox import Sandbox
+    from kernelevolve_runtime.sandbox.sandbox import Sandbox
 
     sandbox = Sandbox()
     platform = CpuPlatform(cache_dir=str(tmp_path / "cache"))
@@ -158,7 +158,7 @@ def test_cuda_compile_checks_the_candidate_object_apart_from_the_static_runtime(
     its .so imports dlopen, pthread_create and files; a host constructor calling dlsym is refused."""
     from kernelevolve_runtime.platforms.cuda import CudaPlatform
     from kernelevolve_runtime.protocol import parse_options
-    from kernelevolve_runtime.sandbox import Sandbox
+    from kernelevolve_runtime.sandbox.sandbox import Sandbox
 
     sandbox = Sandbox()
     platform = CudaPlatform(cache_dir=str(tmp_path / "cache"))

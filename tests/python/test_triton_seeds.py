@@ -7,13 +7,13 @@ import os
 
 import pytest
 
-from kernelevolve_runtime.spec import ragged_value
+from kernelevolve_runtime.contract.spec import ragged_value
 
-from kernelevolve_runtime.gpu_hardware import cuda_device_present
-from kernelevolve_runtime.gpu_spec_files import load_seed_specs
+from kernelevolve_runtime.gpu.hardware import cuda_device_present
+from kernelevolve_runtime.contract.spec_files import load_seed_specs
 from kernelevolve_runtime.protocol import parse_options
 from kernelevolve_runtime.runtime import Runtime
-from kernelevolve_runtime.templates import instantiate, parse_template
+from kernelevolve_runtime.contract.templates import instantiate, parse_template
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SEEDS = os.path.join(ROOT, "seeds", "kernels", "triton")

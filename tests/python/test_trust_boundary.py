@@ -13,14 +13,14 @@ import re
 
 import pytest
 
-from kernelevolve_runtime.candidate_run import CandidateRun, task_states
-from kernelevolve_runtime.evaluator import SET_BUDGET_BYTES, strict_filter_program
+from kernelevolve_runtime.fitness.candidate_run import CandidateRun, task_states
+from kernelevolve_runtime.fitness.evaluator import SET_BUDGET_BYTES, strict_filter_program
 from kernelevolve_runtime.kernelbench.hack_checks import HACK_CHECKS
-from kernelevolve_runtime.native_harness import harness_path
+from kernelevolve_runtime.sandbox.native_harness import harness_path
 from kernelevolve_runtime.protocol import parse_options
 from kernelevolve_runtime.runtime import Runtime
-from kernelevolve_runtime.shared_arena import Layout, SetShape, arena_capacity, fresh_generator
-from kernelevolve_runtime.spec import load_spec, normalize_spec
+from kernelevolve_runtime.fitness.shared_arena import Layout, SetShape, arena_capacity, fresh_generator
+from kernelevolve_runtime.contract.spec import load_spec, normalize_spec
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FOLDER = os.path.join(ROOT, "tests", "fixtures", "cheats", "trust")
@@ -166,7 +166,7 @@ def test_the_harness_is_frozen_between_exchanges_and_timed_by_the_runtime(runtim
         run.command(layout.command())
         import torch
 
-        from kernelevolve_runtime.inputs import generate_input_sets
+        from kernelevolve_runtime.fitness.inputs import generate_input_sets
 
         inputs = generate_input_sets(spec, "large", 7, 2)
         run.arena.write_inputs(layout, inputs)
@@ -187,7 +187,7 @@ def test_the_harness_is_frozen_between_exchanges_and_timed_by_the_runtime(runtim
 
 
 def test_input_sets_follow_the_spec_and_differ_from_each_other():
-    from kernelevolve_runtime.inputs import generate_input_sets
+    from kernelevolve_runtime.fitness.inputs import generate_input_sets
 
     spec = normalize_spec({
         "id": "sets", "description": "d", "category": "c", "dimensions": ["N"], "scalars": {},
@@ -207,7 +207,7 @@ def test_input_sets_follow_the_spec_and_differ_from_each_other():
 
 
 def test_reference_workers_are_reused_for_the_same_spec_and_dropped_after_a_failure():
-    from kernelevolve_runtime.reference_workers import ReferenceWorkers
+    from kernelevolve_runtime.fitness.reference_workers import ReferenceWorkers
 
     class Run:
         def __init__(self):

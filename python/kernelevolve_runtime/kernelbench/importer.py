@@ -5,7 +5,7 @@ import re
 
 import torch
 
-from ..shape_expression import evaluate_shape_expression
+from ..contract.shape_expression import evaluate_shape_expression
 from . import scaling
 from .problem import Problem, ProblemError, execute, problem_number
 

@@ -6,10 +6,10 @@ import shutil
 import subprocess
 import time
 
-from ..hardware import cpu_hardware_profile, cpu_model_name, last_level_cache_bytes, parallel_copy_bandwidth_gbs
-from ..shape_expression import evaluate_shape_expression
+from .cpu_hardware import cpu_hardware_profile, cpu_model_name, last_level_cache_bytes, parallel_copy_bandwidth_gbs
+from ..contract.shape_expression import evaluate_shape_expression
 from .base import CompileResult, Platform
-from .. import symbol_policy
+from ..sandbox import symbol_policy
 from .native_build import build_shared_library
 
 BASE_FLAGS = ["-std=c++17", "-O3", "-march=native", "-fopenmp", "-fPIC", "-shared"]

@@ -8,10 +8,10 @@ import shutil
 import subprocess
 import time
 
-from .. import symbol_policy
-from ..gpu_device import GpuPlatform
-from ..gpu_hardware import cuda_arch_flag, device_properties
-from ..gpu_launch_guard import GuardedKernel, LaunchGuard
+from ..sandbox import symbol_policy
+from ..gpu.device import GpuPlatform
+from ..gpu.hardware import cuda_arch_flag, device_properties
+from ..gpu.launch_guard import GuardedKernel, LaunchGuard
 from .base import CandidateViolation, CompileResult, MissingEntry
 from .cpu import NativeKernel
 from .native_build import build_shared_library

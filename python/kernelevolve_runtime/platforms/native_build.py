@@ -5,8 +5,8 @@ import shutil
 import stat
 import time
 
-from ..sandbox import describe_end
-from ..symbol_policy import describe
+from ..sandbox.sandbox import describe_end
+from ..sandbox.symbol_policy import describe
 from .base import CompileResult
 
 LOG_LIMIT = 4096

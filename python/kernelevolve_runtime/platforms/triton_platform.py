@@ -7,8 +7,8 @@ import importlib.util
 import os
 import sys
 
-from ..gpu_device import GpuPlatform
-from ..gpu_launch_guard import GuardedKernel, LaunchGuard, install_triton_launch_hooks
+from ..gpu.device import GpuPlatform
+from ..gpu.launch_guard import GuardedKernel, LaunchGuard, install_triton_launch_hooks
 from .base import CompileResult, MissingEntry
 from .python_module import load_model_module
 

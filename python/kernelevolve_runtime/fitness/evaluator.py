@@ -7,17 +7,17 @@ the candidate's process is frozen (docs/runtime.md, "Trust boundary").
 import os
 import time
 
-from . import seccomp
+from ..sandbox import seccomp
 from .block_timing import BlockTimer, unwritten_verdict
 from .candidate_run import CandidateFailure, CandidateRun, total_time_limit
 from .compare import Verdict, check_trial, finite_or_none, output_digest
 from .inputs import generate_inputs
-from .native_harness import HarnessBuildError, harness_path
+from ..sandbox.native_harness import HarnessBuildError, harness_path
 from .reference import SpecReferenceError, load_reference, run_reference
 from .reference_workers import worker_key
-from .shape_expression import evaluate_shape_expression
+from ..contract.shape_expression import evaluate_shape_expression
 from .shared_arena import Layout, SetShape, arena_capacity, fresh_generator
-from .spec import RAGGED_SIZE, evaluation_plan, selected_sizes, with_ragged_size
+from ..contract.spec import RAGGED_SIZE, evaluation_plan, selected_sizes, with_ragged_size
 from .static_checks import rejection_reason, run_static_checks
 from .timing import geometric_mean
 

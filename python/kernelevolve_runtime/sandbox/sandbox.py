@@ -14,7 +14,7 @@ import termios
 import threading
 import time
 
-PYTHON_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHON_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MAX_MESSAGE_BYTES = 4 << 20
 
 
@@ -309,7 +309,7 @@ class Sandbox:
                 environment[key] = os.environ[key]
         # A fresh exec with an allowlisted environment: the runtime's secrets never enter the zygote's memory.
         self._zygote = subprocess.Popen(
-            [self.python, "-m", "kernelevolve_runtime.zygote", str(theirs.fileno())],
+            [self.python, "-m", "kernelevolve_runtime.sandbox.zygote", str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
             env=environment,
             stdin=subprocess.DEVNULL,

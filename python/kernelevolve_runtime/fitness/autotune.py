@@ -2,7 +2,7 @@
 import os
 import re
 
-from .templates import choose_instances, instantiate, parse_template
+from ..contract.templates import choose_instances, instantiate, parse_template
 
 LANGUAGE_BY_EXTENSION = {".cpp": "cpp", ".cc": "cpp", ".cxx": "cpp", ".cu": "cuda"}
 

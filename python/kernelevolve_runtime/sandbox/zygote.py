@@ -1,6 +1,6 @@
 """The zygote: a clean-environment process that has imported torch and forks one confined process per candidate.
 
-Run by sandbox.Sandbox as `python -m kernelevolve_runtime.zygote <socket fd>`; it never computes, so
+Run by sandbox.Sandbox as `python -m kernelevolve_runtime.sandbox.zygote <socket fd>`; it never computes, so
 forking it is safe and cheap. Each spawn forks a supervisor (own session, namespaces) which forks
 the confined child (limits, an unprivileged user, private folder, allowlisted environment).
 """
@@ -180,7 +180,7 @@ def _supervise(job, descriptors):
                 os.set_inheritable(response_write, True)
                 argv = [str(command_read) if part == "{command}" else str(response_write) if part == "{response}" else part for part in job["argv"]]
                 os.execve(argv[0], argv, job["environment"])
-            from .worker import serve_worker
+            from ..fitness.worker import serve_worker
 
             serve_worker(command_read, response_write)
         except SystemExit as error:
@@ -250,8 +250,8 @@ def main(argv):
     import numpy  # noqa: F401
     import torch  # noqa: F401
 
-    from . import worker  # noqa: F401
-    from .platforms import registry  # noqa: F401
+    from ..fitness import worker  # noqa: F401
+    from ..platforms import registry  # noqa: F401
 
     _prewarm()
     probe = _probe()

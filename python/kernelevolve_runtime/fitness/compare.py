@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from .spec import FLOAT_DTYPES, tolerance_for
+from ..contract.spec import FLOAT_DTYPES, tolerance_for
 
 # How far a candidate's error may exceed the fp32 reference's own error against float64.
 PRECISION_FACTOR = 64.0

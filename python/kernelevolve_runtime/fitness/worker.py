@@ -21,9 +21,9 @@ import traceback
 import torch
 
 from .inputs import TORCH_DTYPES
-from .platforms.base import CandidateViolation, MissingEntry
-from .platforms.registry import create_platform
-from .spec import resolve_shape
+from ..platforms.base import CandidateViolation, MissingEntry
+from ..platforms.registry import create_platform
+from ..contract.spec import resolve_shape
 
 TARGETS = {"c": "candidate", "r": "reference", "t": "torch_compile"}
 
@@ -45,8 +45,8 @@ def _failure(error):
 
 
 def _install_audit_guard(job, platform):
-    """Irremovable audit hooks right before the candidate's module is imported (python/kernelevolve_runtime/audit_guard.py)."""
-    from . import audit_guard
+    """Irremovable audit hooks right before the candidate's module is imported (python/kernelevolve_runtime/sandbox/audit_guard.py)."""
+    from ..sandbox import audit_guard
 
     directory = os.getcwd()
     on_gpu = bool(getattr(platform, "has_gpu", False))

@@ -9,7 +9,7 @@ import shutil
 import signal
 import time
 
-from .sandbox import OPENMP_ENVIRONMENT, WorkerDied, WorkerProtocolError, WorkerTimeout
+from ..sandbox.sandbox import OPENMP_ENVIRONMENT, WorkerDied, WorkerProtocolError, WorkerTimeout
 from .shared_arena import Arena
 
 # Reasons a worker may report for itself; anything else it claims becomes runtime_error.

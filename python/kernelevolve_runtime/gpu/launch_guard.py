@@ -1,5 +1,5 @@
 """Catches launchers that compute with torch instead of a kernel: a dispatch mode that allows only allocation and views."""
-from .platforms.base import CandidateViolation
+from ..platforms.base import CandidateViolation
 
 # Calls a launcher may make: allocating, shaping, zero-filling (atomics need zeroed outputs) and metadata.
 ALLOWED_OPS = frozenset({

@@ -1,7 +1,7 @@
 """Summary of a GPU benchmark: per spec and platform the best autotuned speed-up over eager, bandwidth fraction, geomean; JSON and markdown."""
 import math
 
-from .shape_expression import evaluate_shape_expression
+from ..contract.shape_expression import evaluate_shape_expression
 
 
 def _gpu_timing(result):

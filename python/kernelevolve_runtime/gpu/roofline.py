@@ -1,5 +1,5 @@
 """Roofline verdicts on GPU timings: achieved bandwidth against the measured copy bandwidth, FLOP/s against the fp32 peak."""
-from .shape_expression import evaluate_shape_expression
+from ..contract.shape_expression import evaluate_shape_expression
 
 # Above this fraction of the measured copy bandwidth a timing is flagged and re-verified.
 FLAG_FRACTION = 1.05

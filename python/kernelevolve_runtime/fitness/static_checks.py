@@ -27,7 +27,7 @@ def check_include_paths(source, language, spec):
     only the system's and the runtime's headers anyway, mounts.minimal_view); no #embed, #include_next or .incbin."""
     if language not in ("cpp", "cuda"):
         return []
-    from .kernelbench.source_scan import include_findings
+    from ..kernelbench.source_scan import include_findings
 
     return include_findings(source)
 
@@ -40,7 +40,7 @@ CHECKS = {
 
 # Reward-hack checks (library compute, fallbacks, threads, streams, patched timers, lazy outputs, precision,
 # outside access, caching): python/kernelevolve_runtime/kernelbench/hack_checks.py.
-from .kernelbench.hack_checks import HACK_CHECKS  # noqa: E402 - registered after the built-in checks
+from ..kernelbench.hack_checks import HACK_CHECKS  # noqa: E402 - registered after the built-in checks
 
 CHECKS.update(HACK_CHECKS)
 

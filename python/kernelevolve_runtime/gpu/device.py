@@ -1,9 +1,9 @@
 """What the cuda and triton platforms share: device placement, stream-ordered synchronisation, profile, roofline."""
 import torch
 
-from .gpu_hardware import cuda_device_present, device_copy_bandwidth_gbs, device_properties, gpu_hardware_profile, peak_fp32_tflops
-from .gpu_roofline import roofline_verdict
-from .platforms.base import Platform
+from .hardware import cuda_device_present, device_copy_bandwidth_gbs, device_properties, gpu_hardware_profile, peak_fp32_tflops
+from .roofline import roofline_verdict
+from ..platforms.base import Platform
 
 
 class GpuPlatform(Platform):

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from .inputs import TORCH_DTYPES, output_shapes
-from .spec import resolve_shape
+from ..contract.spec import resolve_shape
 
 ALIGNMENT = 64
 CANARY_CHUNK = 1 << 20

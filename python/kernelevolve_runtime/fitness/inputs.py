@@ -2,8 +2,8 @@
 import numpy as np
 import torch
 
-from .shape_expression import evaluate_shape_expression
-from .spec import FLOAT_DTYPES, resolve_shape
+from ..contract.shape_expression import evaluate_shape_expression
+from ..contract.spec import FLOAT_DTYPES, resolve_shape
 
 TORCH_DTYPES = {
     "float32": torch.float32,
@@ -73,7 +73,7 @@ def generate_inputs(spec, size_name, seed, device=None):
     """
     if spec.get("kernelbench"):
         # Imported KernelBench problems draw their inputs from the problem's own get_inputs (kernelbench/generator.py).
-        from .kernelbench.generator import generate_problem_inputs
+        from ..kernelbench.generator import generate_problem_inputs
 
         return generate_problem_inputs(spec, size_name, seed, device=device)
     if device is not None:

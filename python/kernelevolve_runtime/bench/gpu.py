@@ -1,4 +1,4 @@
-"""The GPU benchmark (`python -m kernelevolve_runtime.gpu_bench`): profile, seed correctness, autotuning under a time budget, cheats, summary."""
+"""The GPU benchmark (`python -m kernelevolve_runtime.bench.gpu`): profile, seed correctness, autotuning under a time budget, cheats, summary."""
 import argparse
 import concurrent.futures
 import json
@@ -6,14 +6,14 @@ import os
 import sys
 import time
 
-from .autotune import detect_language
-from .gpu_hardware import cuda_device_present, device_copy_bandwidth_curve
-from .gpu_spec_files import load_seed_specs
-from .protocol import parse_options
-from .runtime import REPOSITORY_ROOT, Runtime
-from .sandbox import Sandbox
-from .static_checks import CHECKS
-from .templates import choose_instances, instantiate, parse_template
+from ..fitness.autotune import detect_language
+from ..gpu.hardware import cuda_device_present, device_copy_bandwidth_curve
+from ..contract.spec_files import load_seed_specs
+from ..protocol import parse_options
+from ..runtime import REPOSITORY_ROOT, Runtime
+from ..sandbox.sandbox import Sandbox
+from ..fitness.static_checks import CHECKS
+from ..contract.templates import choose_instances, instantiate, parse_template
 
 # Sizes for a GPU: ~100-500 MB of traffic (several times the L2) or GEMMs of tens of GFLOP; the specs' own sizes are for CPUs.
 GPU_SIZES = {
@@ -199,9 +199,9 @@ def _write(path, value):
 
 def main(argv=None):
     """Runs every phase within --budget-seconds and writes profile, correctness, autotune, cheats and summary files under --out."""
-    from .gpu_bench_summary import markdown, summarize
+    from .summary import markdown, summarize
 
-    parser = argparse.ArgumentParser(prog="python -m kernelevolve_runtime.gpu_bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m kernelevolve_runtime.bench.gpu", description=__doc__)
     parser.add_argument("--out", required=True, help="folder for the result files")
     parser.add_argument("--specs", default=os.path.join(REPOSITORY_ROOT, "seeds", "specs"), help="folder of spec files (.yaml or .json)")
     parser.add_argument("--platforms", default="cuda,triton", help="comma-separated GPU platforms")
