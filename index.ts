@@ -21,7 +21,10 @@ import { streamEvents, type EventStream } from "./graphs/evolve/event-stream.js"
 import type { OptimizeEvent } from "./graphs/evolve/events.js";
 import type { SeedKernel } from "./graphs/evolve/seeds.js";
 import type { ChatEvent, ChatTurn } from "./graphs/chat.js";
+import { UserError } from "./core/errors.js";
 import {
+  asKernelEvolveError,
+  atBoundary,
   evaluateKernel,
   openComposition,
   openKernelChat,
@@ -107,6 +110,7 @@ export interface OptimizeRun extends EventStream<OptimizeResult> {
  * @example const result = await optimize({ spec: "row-sum-squares", budget: { candidates: 6 } }).result;
  */
 export function optimize(request: OptimizeRequest): OptimizeRun {
+  if (!request || typeof request !== "object") throw new UserError("invalid_request", `optimize() takes a request object such as { spec: "rmsnorm" }, got ${request === null ? "null" : typeof request}`);
   const controller = new AbortController();
   request.signal?.addEventListener("abort", () => controller.abort(), { once: true });
   const { spec, platform, operator, policy, seeds, runId, onEvent, signal: _signal, cwd, python, runsDirectory, cacheDirectory, plugins, projectConfig, specsDirectories, model, ...settings } =
@@ -198,10 +202,10 @@ export async function createChatSession(request: ChatSessionRequest = {}): Promi
       threadId: chat.threadId,
       tools: chat.tools,
       actions: chat.actions,
-      send: (text, signal) => chat.send(text, signal),
-      command: (line) => runSlashCommand(chat, line),
-      callTool: (name, args) => chat.callTool(name, args),
-      history: () => chat.history(),
+      send: (text, signal) => atBoundary("the chat turn", () => chat.send(text, signal)),
+      command: (line) => atBoundary("the slash command", () => runSlashCommand(chat, line)),
+      callTool: (name, args) => atBoundary(`the tool ${name}`, () => chat.callTool(name, args)),
+      history: () => atBoundary("reading the chat history", () => chat.history()),
       async close() {
         await chat.close();
         await composition.close();
@@ -209,6 +213,6 @@ export async function createChatSession(request: ChatSessionRequest = {}): Promi
     };
   } catch (error) {
     await composition.close();
-    throw error;
+    throw asKernelEvolveError(error, "opening the chat");
   }
 }

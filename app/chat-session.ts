@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { ToolInputParsingException, type StructuredToolInterface } from "@langchain/core/tools";
+import { UserError } from "../core/errors.js";
 import { createChatAgent } from "../agents/chat-agent.js";
 import { ChatSession, openChatCheckpointer, type ChatEvent, type ChatTurn } from "../graphs/chat.js";
 import type { HistoryBudget } from "../graphs/chat-history.js";
@@ -87,7 +88,7 @@ export async function openKernelChat(options: KernelChatOptions): Promise<Kernel
       return modelName;
     },
     setModel(name) {
-      if (!session || !options.createModel) throw new Error("no chat model is configured, so there is none to switch: start the chat with --model (or KERNELEVOLVE_MODEL)");
+      if (!session || !options.createModel) throw new UserError("no_model", "no chat model is configured, so there is none to switch: start the chat with --model (or KERNELEVOLVE_MODEL)");
       session.setAgent(createChatAgent({ model: options.createModel(name), tools, systemPrompt: options.systemPrompt }));
       modelName = name;
     },
@@ -95,7 +96,7 @@ export async function openKernelChat(options: KernelChatOptions): Promise<Kernel
       if (session) await session.reset();
     },
     async send(text, signal) {
-      if (!session) throw new Error("no chat model is configured: pass a model (or --model) to chat in free text, or use the slash commands");
+      if (!session) throw new UserError("no_model", "no chat model is configured: pass a model (or --model) to chat in free text, or use the slash commands");
       return session.send(text, signal);
     },
     async callTool(name, args) {

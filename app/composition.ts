@@ -21,6 +21,7 @@ import { createAoviftTools } from "../tools/aovift/index.js";
 import type { ModelConfig } from "../agents/models.js";
 import { createPolicyRegistry } from "../graphs/policies/registry.js";
 import { loadSeedKernels, type SeedKernel } from "../graphs/evolve/seeds.js";
+import { atBoundary } from "./boundary.js";
 import type { AppEnvironment } from "./environment.js";
 import { builtinOperators, defaultOperatorId, type OperatorProvider } from "./operators.js";
 import { checkUniquePlugins, loadPlugins, loadProjectConfig, type LoadedPlugin, type ProjectDefaults } from "./project-config.js";
@@ -270,6 +271,10 @@ export interface CompositionRequest {
  * @example const composition = await openComposition({ environment: resolveEnvironment({ cwd }), projectConfig: true });
  */
 export async function openComposition(request: CompositionRequest): Promise<Composition> {
+  return atBoundary("opening KernelEvolve", () => openWith(request));
+}
+
+async function openWith(request: CompositionRequest): Promise<Composition> {
   const { root, cwd, python, pythonPath, runsDirectory, cacheDirectory } = request.environment;
   const environment: AppEnvironment = { root, cwd, python, pythonPath, runsDirectory, cacheDirectory };
   const project = request.projectConfig ? await loadProjectConfig({ cwd: environment.cwd }) : { plugins: [], defaults: {}, specsDirectories: [], models: undefined, fleet: undefined };

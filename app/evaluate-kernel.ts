@@ -2,6 +2,7 @@ import { UserError } from "../core/errors.js";
 import type { CandidateSource, EvaluationOptions, EvaluationResult } from "../core/protocol.js";
 import type { KernelSpec } from "../core/spec.js";
 import type { Platform } from "../core/types.js";
+import { atBoundary } from "./boundary.js";
 import type { Composition } from "./composition.js";
 import { availablePlatform, checkSizes, requestedSpec } from "./start-run.js";
 
@@ -27,6 +28,10 @@ export interface ResolvedEvaluation {
  * @example const { spec, platform } = await resolveEvaluation(composition, { spec: "gelu", candidate });
  */
 export async function resolveEvaluation(composition: Composition, request: EvaluationRequest): Promise<ResolvedEvaluation> {
+  const candidate = request.candidate as Partial<CandidateSource> | undefined;
+  if (!candidate || typeof candidate.source !== "string" || typeof candidate.language !== "string") {
+    throw new UserError("invalid_candidate", "the candidate must be an object with a language (e.g. 'cpp') and its source text");
+  }
   const spec = requestedSpec(composition, request.spec);
   checkSizes(spec, request.options?.sizes);
   const language = request.candidate.language;
@@ -44,7 +49,9 @@ export async function resolveEvaluation(composition: Composition, request: Evalu
  * @example const { result } = await evaluateKernel(composition, { spec: "gelu", candidate: { language: "cpp", source } });
  */
 export async function evaluateKernel(composition: Composition, request: EvaluationRequest, signal?: AbortSignal): Promise<ResolvedEvaluation & { result: EvaluationResult }> {
-  const resolved = await resolveEvaluation(composition, request);
-  const result = await resolved.platform.evaluate(resolved.spec, request.candidate, request.options, signal);
-  return { ...resolved, result };
+  return atBoundary("the evaluation", async () => {
+    const resolved = await resolveEvaluation(composition, request);
+    const result = await resolved.platform.evaluate(resolved.spec, request.candidate, request.options, signal);
+    return { ...resolved, result };
+  });
 }

@@ -14,3 +14,4 @@ export { evaluateKernel, resolveEvaluation, type EvaluationRequest, type Resolve
 export { KernelActionService, type KernelActionServiceOptions } from "./kernel-actions.js";
 export { openKernelChat, type KernelChat, type KernelChatOptions } from "./chat-session.js";
 export { runSlashCommand, SLASH_HELP, type SlashResult } from "./slash-commands.js";
+export { asKernelEvolveError, atBoundary } from "./boundary.js";

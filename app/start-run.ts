@@ -8,6 +8,7 @@ import { optimize, readRunConfig, resumeRun as resumeStoredRun, type ExperienceR
 import type { OptimizeEvent } from "../graphs/evolve/events.js";
 import type { RunSettingsInput } from "../graphs/evolve/options.js";
 import { seedFromSource, type SeedKernel } from "../graphs/evolve/seeds.js";
+import { atBoundary } from "./boundary.js";
 import type { Composition } from "./composition.js";
 import { OBJECT_OPERATOR_CAPABILITIES, type OperatorCapabilities } from "./operators.js";
 import { withDefaultBudget, type RunSettingsRequest } from "./run-request.js";
@@ -170,7 +171,7 @@ export function runResolved(run: ResolvedRun, runsDirectory: string, control: Ru
  * @example const result = await startRun(composition, { spec: "gelu" }, { onEvent: console.log });
  */
 export async function startRun(composition: Composition, request: RunRequest, control: RunControl = {}): Promise<OptimizeResult> {
-  return runResolved(await resolveRun(composition, request), composition.options.runsDirectory, control);
+  return atBoundary("the run", async () => runResolved(await resolveRun(composition, request), composition.options.runsDirectory, control));
 }
 
 /** The stored choices of a run that `resume` reuses unless told otherwise: its model (no key) and its fleet. */
@@ -203,6 +204,10 @@ export function resumeModel(stored: StoredRunChoices["model"], asked: { name?: s
  * @example const result = await resumeRun(composition, "runs/20261207-101010-gelu-ab12");
  */
 export async function resumeRun(composition: Composition, folder: string, control: RunControl = {}): Promise<OptimizeResult> {
+  return atBoundary("resuming the run", () => resumeWith(composition, folder, control));
+}
+
+async function resumeWith(composition: Composition, folder: string, control: RunControl): Promise<OptimizeResult> {
   const config = readRunConfig(folder);
   const platform = await availablePlatform(composition, config.platform);
   const operatorId = (config.metadata?.operatorId as string | undefined) ?? config.operator;

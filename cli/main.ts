@@ -66,6 +66,8 @@ export async function main(argv: string[], context: CliContext = createCliContex
   } catch (error) {
     if (error instanceof KernelEvolveError) {
       context.stderr.write(`kernelevolve ${name}: ${error.message}\n`);
+      // A system error wrapping something unexpected keeps its stack, for a bug report.
+      if (error.fault === "system" && error.cause instanceof Error && !(error.cause instanceof KernelEvolveError)) context.stderr.write(`${error.cause.stack ?? ""}\n`);
       return error.fault === "user" ? EXIT_CODES.usage : error.fault === "platform" ? EXIT_CODES.platform : error.fault === "model" ? EXIT_CODES.model : EXIT_CODES.system;
     }
     context.stderr.write(`kernelevolve ${name}: internal error: ${(error as Error).stack ?? String(error)}\n`);

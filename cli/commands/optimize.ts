@@ -6,7 +6,7 @@ import { modelFromFlags, openCliComposition } from "../context.js";
 import { driveRun } from "../optimize-session.js";
 import { COMMON_OPTIONS, optionsFromSchema, optionsHelp, parseCommandLine } from "../options.js";
 
-const options = {
+export const OPTIMIZE_OPTIONS = {
   ...optionsFromSchema(
     RunOptionsSchema,
     { platform: "ID", operator: "ID", policy: "ID", budget: "N", time: "DURATION", tokens: "N", cost: "USD", target: "X", stagnation: "N", generationSize: "N", concurrency: "N", seed: "N", size: "NAME", trials: "N", threads: "N", minTimeMs: "MS" },
@@ -28,7 +28,7 @@ the offline autotune operator tunes the parameters of the spec's template kernel
 Everything is saved in runs/<run-id>/ as it happens; 'kernelevolve resume <run-id>' continues.
 
 Options:
-${optionsHelp(options)}
+${optionsHelp(OPTIMIZE_OPTIONS)}
 
 Exit codes: 0 a correct kernel was found, 1 none was, 2 bad usage, 3 platform failure, 5 the model could
 not be used (refused key, unreachable endpoint, no quota), 130 stopped (143 by SIGTERM).
@@ -40,7 +40,7 @@ export default defineCommand({
   usage,
   async run(argv, context) {
     // Every flag is validated before the runtime starts.
-    const { values, positionals } = parseCommandLine(argv, options, usage, { expected: "one spec id or file", min: 1, max: 1 });
+    const { values, positionals } = parseCommandLine(argv, OPTIMIZE_OPTIONS, usage, { expected: "one spec id or file", min: 1, max: 1 });
     const prices = {
       ...(values.priceIn !== undefined ? { inputCostPerMillion: values.priceIn } : {}),
       ...(values.priceOut !== undefined ? { outputCostPerMillion: values.priceOut } : {}),
