@@ -73,7 +73,7 @@ def test_scale_table_reports_the_transfer_ratio():
         return {"values": values}
 
     gains = {"scale_fm_vs_plain_d8": summary([4.0, 6.0]), "scale_distilled_vs_plain_d8": summary([1.0, 0.0]), "scale_auxiliary_vs_plain_d8": summary([0.5, 0.5]),
-             "scale_fm_vs_plain_d2": summary([2.0, 2.0])}  # d2 lacks its VM gains: left out
+             "scale_fm_vs_plain_d2": summary([2.0, 2.0])}  # d2 lacks its VM gains and ratio: left out
     rows = scale_table(gains, {"scale_parameter_ratio_d8": summary([20.0, 20.0])})
     assert [row["embedding_dim"] for row in rows] == [8]
     assert rows[0]["transfer_ratio_distilled"] == pytest.approx(0.1) and rows[0]["transfer_ratio_auxiliary"] == pytest.approx(0.1)

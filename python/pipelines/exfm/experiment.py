@@ -57,6 +57,8 @@ class ExperimentConfig:
     claims: List[str] = field(default_factory=lambda: list(DEFAULT_CLAIMS))
     preset: str = "v2"  # a PRESETS name: the data, FM and VM configuration the fields above are laid over
     fm_sizes: List[int] = field(default_factory=lambda: [16, 80, 192])  # 'scale': FM embedding sizes at the fixed VM
+    scale_auxiliary: bool = True  # 'scale' also trains the auxiliary-head VM on each FM (besides the distilled one)
+    scalar_adapter: bool = True  # E3 also trains the scalar adapter of the first design (an ablation; 9 more VMs a seed)
     threads: int = 0
     device: str = "cpu"
 
@@ -137,23 +139,23 @@ def scale_table(gains: Dict[str, Dict[str, Any]], diagnostics: Dict[str, Dict[st
 
     transfer ratio = mean VM gain from the FM (distilled vs plain) / mean FM gain over the plain VM, both in % of
     the plain VM's NE on fresh windows: the share of the FM's advantage the VM keeps. A size is left out where a
-    part is missing.
+    part is missing (the auxiliary-head columns are optional).
     """
     rows = []
     sizes = sorted({int(name.rsplit("_d", 1)[1]) for name in gains if name.startswith("scale_fm_vs_plain_d")})
     for size in sizes:
         fm, distilled = gains.get(f"scale_fm_vs_plain_d{size}"), gains.get(f"scale_distilled_vs_plain_d{size}")
         auxiliary, ratio = gains.get(f"scale_auxiliary_vs_plain_d{size}"), diagnostics.get(f"scale_parameter_ratio_d{size}")
-        if not (fm and distilled and auxiliary and ratio):
+        if not (fm and distilled and ratio):
             continue
         fm_mean = statistics.fmean(fm["values"])
         row = {"embedding_dim": size, "parameter_ratio": statistics.fmean(ratio["values"]), "pairs": len(fm["values"])}
         for name, summary in (("fm_gain", fm), ("distilled_gain", distilled), ("auxiliary_gain", auxiliary)):
-            values = summary["values"]
-            row[name] = _summary(values)
-            row[name].pop("values")
+            if summary:
+                row[name] = {key: value for key, value in _summary(summary["values"]).items() if key != "values"}
         row["transfer_ratio_distilled"] = statistics.fmean(distilled["values"]) / fm_mean if fm_mean else float("nan")
-        row["transfer_ratio_auxiliary"] = statistics.fmean(auxiliary["values"]) / fm_mean if fm_mean else float("nan")
+        if auxiliary:
+            row["transfer_ratio_auxiliary"] = statistics.fmean(auxiliary["values"]) / fm_mean if fm_mean else float("nan")
         rows.append(row)
     return rows
 
@@ -227,8 +229,14 @@ def run_experiment(config: ExperimentConfig) -> dict:
             fields = {**foundation_fields, **({"model": model} if model else {})}
             return train_foundation(from_dict(FoundationConfig, {**fields, **common, **bias, "data": data, "output": os.path.join(root, name), "staleness": config.staleness, "seed": seed}))
 
+        trained: Dict[tuple, dict] = {}
+
         def vertical(data: str, das: str, variant: str, domain: int, context: bool = True) -> dict:
-            result = train_vertical(from_dict(VerticalConfig, {**vertical_fields, **common, "data": data, "das": das, "variant": variant, "domain": domain, "seed": seed, "adapter_context": context}))
+            # Training is deterministic, so a VM asked for twice (the 'scale' claim and E1/E3 share the main FM's) is trained once.
+            key = (data, das, variant, domain, context)
+            if key in trained:
+                return trained[key]
+            result = trained[key] = train_vertical(from_dict(VerticalConfig, {**vertical_fields, **common, "data": data, "das": das, "variant": variant, "domain": domain, "seed": seed, "adapter_context": context}))
             label = variant if context or variant != "adapter" else "adapter_scalar"
             source = f"{os.path.basename(os.path.dirname(das))}/{os.path.basename(das)}" if das else "none"
             ne.setdefault(f"{label}@{source}/{os.path.basename(data)}", []).append(result["ne"])
@@ -264,7 +272,8 @@ def run_experiment(config: ExperimentConfig) -> dict:
                     result_distilled = vertical(data, sized["das"][k1], "distilled", d)
                     record(f"scale_fm_vs_plain_d{size}", plain[d], result_distilled["fm_ne"])
                     record(f"scale_distilled_vs_plain_d{size}", plain[d], result_distilled["ne"])
-                    record(f"scale_auxiliary_vs_plain_d{size}", plain[d], vertical(data, sized["das"][k1], "auxiliary", d)["ne"])
+                    if config.scale_auxiliary:
+                        record(f"scale_auxiliary_vs_plain_d{size}", plain[d], vertical(data, sized["das"][k1], "auxiliary", d)["ne"])
         if "e1" in config.claims:
             for d in range(domains):
                 result = vertical(data, fm["das"][k1], "distilled", d)
@@ -284,15 +293,15 @@ def run_experiment(config: ExperimentConfig) -> dict:
                         auxiliary_k1[d] = auxiliary
                     adapted = vertical(data, fm["das"][str(k)], "adapter", d)
                     adapter = adapted["ne"]
-                    scalar_result = vertical(data, fm["das"][str(k)], "adapter", d, context=False)
-                    scalar = scalar_result["ne"]
                     # How much each adapter improves the FM as a teacher (scored before training on each window).
                     note(f"e3_adapted_teacher_vs_fm_k{k}", relative_ne_gain(result["fm_ne"], adapted["adapter_ne"]))
-                    note(f"e3_scalar_adapted_teacher_vs_fm_k{k}", relative_ne_gain(result["fm_ne"], scalar_result["adapter_ne"]))
                     record(f"e3_auxiliary_vs_plain_k{k}", plain[d], auxiliary)
                     record(f"e3_adapter_vs_plain_k{k}", plain[d], adapter)
                     record(f"e3_adapter_vs_auxiliary_k{k}", auxiliary, adapter)
-                    record(f"e3_scalar_adapter_vs_auxiliary_k{k}", auxiliary, scalar)
+                    if config.scalar_adapter:
+                        scalar_result = vertical(data, fm["das"][str(k)], "adapter", d, context=False)
+                        note(f"e3_scalar_adapted_teacher_vs_fm_k{k}", relative_ne_gain(result["fm_ne"], scalar_result["adapter_ne"]))
+                        record(f"e3_scalar_adapter_vs_auxiliary_k{k}", auxiliary, scalar_result["ne"])
         if distilled and auxiliary_k1:
             # The same comparison as E2 with the unbiased FM: what the auxiliary head costs when there is no bias.
             for d in range(domains):
