@@ -27,10 +27,22 @@ def _check(arguments: dict[str, Any]) -> dict[str, Any]:
     return {**report, "ok": report["ok"]}
 
 
-def _kernels(arguments: dict[str, Any]) -> dict[str, str]:
-    from .bench import default_kernels
+def _profile(arguments: dict[str, Any]) -> dict[str, Any]:
+    from ..aovift.spec_writer import to_yaml
+    from .profile import profile_steps
+    from .steps import build_steps
 
-    kernels = default_kernels(arguments.get("language", "cpu"))
+    steps = build_steps(arguments["pipeline"], device=arguments["device"], **(arguments["options"] or {}))
+    result = profile_steps(steps, arguments["out_dir"], arguments["pipeline"], f"python -m pipelines.kernels profile ({arguments['pipeline']}, {arguments['device']})",
+                           to_yaml, top=arguments["top"], min_share=arguments["min_share"], repeats=arguments["repeats"], device=arguments["device"])
+    return {"ok": True, **result}
+
+
+def _kernels(arguments: dict[str, Any]) -> dict[str, str]:
+    from .bench import default_kernels, seed_kernels
+
+    language = arguments.get("language", "cpu")
+    kernels = seed_kernels(language) if arguments.get("seeds") else default_kernels(language)
     kernels.update(arguments.get("kernels") or {})
     return kernels
 
@@ -65,6 +77,7 @@ def _bench(arguments: dict[str, Any]) -> dict[str, Any]:
 _COMMON = (
     Argument("kernels", "object", {}, "swappable operator -> kernel file (.cpp/.so for cpu, .py Triton), over the committed optimised ones"),
     Argument("language", "str", "cpu", "which committed optimised kernels to start from: cpu (C++) or triton"),
+    Argument("seeds", "bool", False, "start from the seed baselines of that language instead of the optimised kernels"),
     Argument("rounds", "int", 5, "timed rounds per step kind (each runs torch and swapped, alternating order)", minimum=1),
     Argument("atol", "float", 1e-4, "absolute tolerance of the step outputs"),
     Argument("rtol", "float", 1e-3, "relative tolerance of the step outputs"),
@@ -74,6 +87,14 @@ _COMMON = (
 COMMANDS: tuple[Command, ...] = (
     Command("list", "The swappable pipeline operators and the committed optimised kernels.", _list, (
         Argument("language", "str", "cpu", "cpu or triton"),)),
+    Command("profile", "Measure a pipeline's training and inference steps and write specs for the hottest operators.", _profile, (
+        Argument("pipeline", "str", REQUIRED, "aovift or exfm"),
+        Argument("out_dir", "str", REQUIRED, "folder for the spec files (seed kernels go to <out_dir>/seeds/<platform>/<id>/)"),
+        Argument("options", "object", {}, "step options: aovift {preset, batch}, exfm {target, batch, examples}"),
+        Argument("top", "int", 6, "specs for this many of the operators measured hottest", minimum=1),
+        Argument("min_share", "float", 0.02, "skip operators below this share of the measured operator time"),
+        Argument("repeats", "int", 2, "profiled repetitions of each step", minimum=1),
+        Argument("device", "str", "cpu", "cpu or cuda"))),
     Command("check", "Check one kernel against a swappable operator's torch code.", _check, (
         Argument("op", "str", REQUIRED, "swappable operator, e.g. aovift.max_pool3d"),
         Argument("kernel", "str", REQUIRED, "kernel file (.cpp/.so cpu ABI, .py Triton launcher)"),

@@ -4,7 +4,9 @@ A pipeline module calls `swap.call(name, *args)` where it used to call torch dir
 that is exactly today's torch code (`SwapOp.default`). `install(name, artifact)` first checks the kernel against
 the torch code on representative inputs (a wrong kernel is refused), then routes the call through a torch custom
 operator (`kernelevolve::<op>`, torch.library.custom_op) with a fake (meta) implementation, so tracing and
-torch.compile see its shapes, and an autograd formula where the operator sits in a training step.
+torch.compile see its shapes, and an autograd formula where the operator sits in a training step. In eager mode
+with no input needing a gradient, the kernel is called directly (the custom op's Python dispatch would cost more
+than the kernel).
 """
 from __future__ import annotations
 
@@ -69,10 +71,34 @@ def call(name: str, *args, fallback: Callable[..., torch.Tensor] | None = None):
     op = _OPS[name]
     if _OBSERVED is not None and name not in _OBSERVED:
         _OBSERVED[name] = [_describe(arg) for arg in args]
-    with record_function(f"swap::{name}"):
-        if name in _INSTALLED:
-            return op.custom(*args)
-        return (fallback or op.default)(*args)
+    with record_function(f"swap::{name}") if _profiling() else contextlib.nullcontext():
+        artifact = _INSTALLED.get(name)
+        if artifact is None:
+            return (fallback or op.default)(*args)
+        if _eager_without_autograd(args):
+            # The custom op's Python dispatch costs tens of microseconds a call, more than these kernels take; in eager
+            # mode with nothing to differentiate the kernel runs directly (same kernel, same outputs).
+            return op.invoke(artifact, args)
+        return op.custom(*args)
+
+
+def _profiling() -> bool:
+    """Whether torch.profiler is recording (a region costs an op dispatch; only then is it worth it)."""
+    return torch.autograd.profiler._is_profiler_enabled
+
+
+def _eager_without_autograd(args: tuple) -> bool:
+    """True outside torch.compile, on real (not fake or functional) tensors of which none needs a gradient."""
+    if torch.compiler.is_compiling():
+        return False
+    grad = torch.is_grad_enabled()
+    for arg in args:
+        if isinstance(arg, torch.Tensor):
+            if type(arg) is not torch.Tensor and not isinstance(arg, torch.nn.Parameter):
+                return False  # FakeTensor, FunctionalTensor and other subclasses take the custom op
+            if grad and arg.requires_grad:
+                return False
+    return True
 
 
 def _describe(value):
