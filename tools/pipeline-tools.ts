@@ -10,15 +10,15 @@ import { runPythonJson } from "../platforms/python-process.js";
  * python/pipelines/command_line.py). A pipeline is a table of `PipelineTool`s: the tool's name, description and
  * zod schema (what the model reads), the pipeline command it runs, which arguments are paths, and how the result
  * reads as text. `createPipelineTools` turns the table into LangChain tools that share one way to run a command:
- * the Python of KERNELEVOLVE_PYTHON, arguments as `--args-json` in snake_case, cancellation through the tool
+ * the Python the entry point resolved (from KERNELEVOLVE_PYTHON), arguments as `--args-json` in snake_case, cancellation through the tool
  * call's AbortSignal, progress lines from stderr, the last stdout line parsed as the JSON result, and errors as
  * text the model can act on (the pipeline's `error:` line, with the stderr tail for a crash).
  */
 
 /** What every pipeline's tools need from the composition root. */
 export interface PipelineToolOptions {
-  /** The Python executable; default $KERNELEVOLVE_PYTHON, else python3. */
-  python?: string;
+  /** The Python executable: the entry points resolve it ($KERNELEVOLVE_PYTHON, else the project's .venv); the library reads no environment. */
+  python: string;
   /** Folder placed on PYTHONPATH (the repository's python/). */
   pythonPath: string;
   /** Every dataset, checkpoint and spec the tools read or write lives under this folder (created on first use). */
@@ -147,17 +147,8 @@ export function lenient<T extends z.ZodTypeAny>(schema: T): z.ZodType<z.infer<T>
 const isInvalid = (value: unknown): value is Invalid =>
   typeof value === "object" && value !== null && "invalid" in value && (value as Invalid).invalid instanceof z.ZodError;
 
-/** How one command runs. */
-export interface RunPipelineCommand {
-  python?: string;
-  pythonPath: string;
-  workDirectory: string;
-  timeoutMs?: number;
-  threads?: number;
-  signal?: AbortSignal;
-  /** Called with each stderr line. */
-  onLine?: (line: string) => void;
-}
+/** How one command runs: the tools' options, with each stderr line handed to `onLine`. */
+export type RunPipelineCommand = Omit<PipelineToolOptions, "onProgress"> & { onLine?: (line: string) => void };
 
 /**
  * Runs `python -m <module> <command> --args-json <snake_case args> [--threads N]` in the work directory and
@@ -173,7 +164,7 @@ export async function runPipelineCommand(module: string, command: string, args: 
   let result: unknown;
   try {
     result = await runPythonJson(module, argv, {
-      python: options.python ?? process.env.KERNELEVOLVE_PYTHON ?? "python3",
+      python: options.python,
       pythonPath: options.pythonPath,
       cwd: options.workDirectory,
       timeoutMs: options.timeoutMs ?? 30 * 60 * 1000,

@@ -109,16 +109,9 @@ describe("pipeline tools", () => {
     expect(await call(toolsWith({ timeoutMs: 1500 }), "fake_slow", { pidFile: "pid-timeout" })).toMatch(/^fake_slow failed \(python_timeout\): python -m fakepipe timed out after 1500 ms/);
   }, 30_000);
 
-  it("runs the Python named by KERNELEVOLVE_PYTHON when the options name none", async () => {
-    const previous = process.env.KERNELEVOLVE_PYTHON;
-    process.env.KERNELEVOLVE_PYTHON = join(work, "no-such-python");
-    try {
-      const tools = createPipelineTools(FAKE, { pythonPath, workDirectory: work });
-      expect(await call(tools, "fake_bad", {})).toMatch(/^fake_bad failed \(python_unavailable\): cannot start .*no-such-python/);
-    } finally {
-      if (previous === undefined) delete process.env.KERNELEVOLVE_PYTHON;
-      else process.env.KERNELEVOLVE_PYTHON = previous;
-    }
+  it("says which Python it could not start", async () => {
+    const tools = createPipelineTools(FAKE, { python: join(work, "no-such-python"), pythonPath, workDirectory: work });
+    expect(await call(tools, "fake_bad", {})).toMatch(/^fake_bad failed \(python_unavailable\): cannot start .*no-such-python/);
   });
 
   it("renames camelCase keys recursively and drops undefined values", () => {

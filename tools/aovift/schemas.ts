@@ -90,9 +90,3 @@ export const ProfileInputSchema = z
     minShare: z.number().min(0).max(1).default(0).describe("Skip regions below this share of the measured pipeline time"),
   })
   .strict();
-
-export type SimulateInput = z.infer<typeof SimulateInputSchema>;
-export type TrainInput = z.infer<typeof TrainInputSchema>;
-export type PredictInput = z.infer<typeof PredictInputSchema>;
-export type CorrectInput = z.infer<typeof CorrectInputSchema>;
-export type ProfileInput = z.infer<typeof ProfileInputSchema>;

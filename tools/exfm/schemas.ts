@@ -100,9 +100,3 @@ export const ProfileSchema = z
     output: relativePath("Folder for the kernel spec YAML files").default("specs"),
   })
   .strict();
-
-export type GenerateDataInput = z.infer<typeof GenerateDataSchema>;
-export type TrainFoundationInput = z.infer<typeof TrainFoundationSchema>;
-export type TrainVerticalInput = z.infer<typeof TrainVerticalSchema>;
-export type EvaluateInput = z.infer<typeof EvaluateSchema>;
-export type ProfileInput = z.infer<typeof ProfileSchema>;
