@@ -16,6 +16,7 @@ from pipelines import command_line
 from pipelines.aovift import cli as aovift
 from pipelines.command_line import REQUIRED, Argument, ArgumentError, Command, config_command, resolve_arguments
 from pipelines.exfm import __main__ as exfm
+from pipelines.kernels import __main__ as kernels
 
 
 def run(main, argv):
@@ -51,7 +52,7 @@ def help_options(main, command):
     return options
 
 
-PIPELINES = [(aovift, command) for command in aovift.COMMANDS] + [(exfm, command) for command in exfm.COMMANDS]
+PIPELINES = [(module, command) for module in (aovift, exfm, kernels) for command in module.COMMANDS]
 
 
 @pytest.mark.parametrize("module, command", PIPELINES, ids=lambda item: getattr(item, "name", ""))
@@ -105,7 +106,7 @@ def test_exfm_help_shows_types_defaults_and_field_comments():
 
 
 def test_top_level_help_names_every_command():
-    for module in (aovift, exfm):
+    for module in (aovift, exfm, kernels):
         code, text, _ = run(module.main, ["--help"])
         assert code == 0
         for command in module.COMMANDS:
