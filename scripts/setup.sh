@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian 12 + Node 20 machine lacks: npm packages, the build (dist/), and a
-# Python virtual environment (.venv) with the pinned torch, numpy, PyYAML, triton and pytest of
+# Python virtual environment (.venv) with the pinned torch, numpy, PyYAML, jsonschema, triton and pytest of
 # python/pyproject.toml. Idempotent: a second run is quick.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +37,21 @@ if ! command -v redis-server >/dev/null 2>&1 && command -v apt-get >/dev/null 2>
 fi
 
 # 3. Python runtime environment.
-python_ok() { [ -x .venv/bin/python ] && .venv/bin/python -c "import torch, numpy, pytest" >/dev/null 2>&1; }
+python_ok() { [ -x .venv/bin/python ] && .venv/bin/python -c "import torch, numpy, pytest, jsonschema" >/dev/null 2>&1; }
+# A .venv made before a pin was added (e.g. jsonschema, which validates the contract's schemas) gets the packages of
+# python/pyproject.toml other than torch and triton added in place, instead of a new environment.
+if ! python_ok && [ -x .venv/bin/python ] && .venv/bin/python -c "import torch, numpy" >/dev/null 2>&1; then
+  MISSING=$(.venv/bin/python - 2>/dev/null <<'EOF' || echo "jsonschema pytest"
+import tomllib
+project = tomllib.load(open("python/pyproject.toml", "rb"))["project"]
+pins = project["dependencies"] + project["optional-dependencies"]["test"]
+print(" ".join(pin for pin in pins if not pin.startswith(("torch", "triton"))))
+EOF
+)
+  log "adding $MISSING to .venv"
+  # shellcheck disable=SC2086 # one word per requirement
+  .venv/bin/pip install --retries 0 --timeout 30 -q $MISSING || log "could not add $MISSING"
+fi
 if python_ok; then
   log "python environment ready: $(.venv/bin/python -c 'import torch; print("torch", torch.__version__)')"
   exit 0
@@ -46,7 +60,7 @@ fi
 PYTHON=${KERNELEVOLVE_BOOTSTRAP_PYTHON:-python3}
 # The pinned versions of python/pyproject.toml (with its triton and test extras); unpinned without tomllib.
 python_requirements() {
-  "$PYTHON" - 2>/dev/null <<'EOF' || echo "torch numpy pyyaml triton pytest"
+  "$PYTHON" - 2>/dev/null <<'EOF' || echo "torch numpy pyyaml jsonschema triton pytest"
 import tomllib
 project = tomllib.load(open("python/pyproject.toml", "rb"))["project"]
 print(" ".join(project["dependencies"] + project["optional-dependencies"]["triton"] + project["optional-dependencies"]["test"]))
@@ -66,7 +80,7 @@ rm -rf .venv
 if command -v apt-get >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-torch python3-numpy python3-pytest python3-venv >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-torch python3-numpy python3-pytest python3-jsonschema python3-venv >/dev/null
   /usr/bin/python3 -m venv --system-site-packages .venv
   .venv/bin/pip install --retries 0 --timeout 30 -q triton >/dev/null 2>&1 || log "triton unavailable: the triton platform's tests will be skipped with a reason"
 fi

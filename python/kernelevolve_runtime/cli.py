@@ -24,7 +24,7 @@ def _common(parser):
 
 def _standalone(parser):
     _common(parser)
-    parser.add_argument("--spec", required=True, help="spec file (.json; .yaml with PyYAML)")
+    parser.add_argument("--spec", required=True, help="spec file (.json: a spec, or `kernelevolve specs show <id> --json`)")
     parser.add_argument("--platform", default="cpu", help="platform id")
     parser.add_argument("--out", required=True, help="where to write the results (JSON)")
     parser.add_argument("--sizes", help="comma-separated size names (default: all)")

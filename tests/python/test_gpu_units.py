@@ -9,7 +9,7 @@ from kernelevolve_runtime.bench.summary import markdown, memory_bound, summarize
 from kernelevolve_runtime.gpu.hardware import cuda_arch_flag, peak_fp32_tflops
 from kernelevolve_runtime.gpu.launch_guard import GuardedBinding, LaunchGuard
 from kernelevolve_runtime.gpu.roofline import roofline_verdict
-from kernelevolve_runtime.contract.spec_files import SpecFileError, load_seed_specs, parse_spec_yaml
+from kernelevolve_runtime.contract.spec_files import load_seed_specs
 from kernelevolve_runtime.platforms.base import CandidateViolation
 from kernelevolve_runtime.platforms.registry import create_platform
 
@@ -31,7 +31,7 @@ def test_roofline_flags_above_copy_bandwidth_and_rejects_impossible_large_sizes(
     assert roofline_verdict(spec, "gpu", {"achievedTflops": 80.0}, 4000.0, 60 << 20, peak_fp32_tflops=67.0)["flag"] == "above-roofline"
 
 
-def test_seed_specs_read_without_pyyaml_match_their_known_values():
+def test_seed_specs_from_the_json_export_match_their_known_values():
     assert len(SPECS) == 13 and set(GPU_SIZES) == set(SPECS)
     assert SPECS["layernorm"]["scalars"] == {"eps": 1e-5}
     assert SPECS["gelu"]["sizes"]["large"] == {"R": 2048, "C": 3072}
@@ -42,16 +42,6 @@ def test_seed_specs_read_without_pyyaml_match_their_known_values():
     for spec_id, spec in SPECS.items():
         sizes = with_gpu_size(spec)["sizes"]
         assert list(sizes)[0] == list(spec["sizes"])[0] and list(sizes)[-1] == "gpu", spec_id
-
-
-def test_the_spec_reader_names_the_line_it_cannot_read():
-    try:
-        import yaml  # noqa: F401
-        pytest.skip("PyYAML is installed: the subset reader is not used")
-    except ImportError:
-        pass
-    with pytest.raises(SpecFileError, match=":2:"):
-        parse_spec_yaml("id: x\n??? nonsense\n", "bad.yaml")
 
 
 def test_arch_flags_use_the_hopper_specific_target():

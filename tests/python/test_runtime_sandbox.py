@@ -215,12 +215,12 @@ TINY_LAYER_NORM = {
     "outputs": [{"name": "y", "dtype": "float32", "shape": ["R", "D"]}],
     "reference": "import torch\n\ndef reference(x, weight, bias, eps):\n"
                  "    return torch.nn.functional.layer_norm(x, (x.shape[-1],), weight, bias, eps)\n",
-    "sizes": {"small": {"R": 7, "D": 33}}, "tolerances": {}, "targets": ["cpu"], "constraints": {},
+    "sizes": {"small": {"R": 7, "D": 33}, "other": {"R": 2, "D": 5}}, "tolerances": {}, "targets": ["cpu"], "constraints": {},
 }
 
 
 def reference_median(runtime):
-    options = parse_options({**FAST, "threads": 2, "minTimeMs": 20, "minRepetitions": 50, "maxRepetitions": 400})
+    options = parse_options({**FAST, "threads": 2, "minTimeMs": 20, "minRepetitions": 50, "maxRepetitions": 400, "sizes": ["small"]})
     return runtime.time_reference(TINY_LAYER_NORM, "cpu", options)["timings"][0]["reference"]["medianMs"]
 
 

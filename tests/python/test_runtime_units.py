@@ -78,7 +78,7 @@ def test_spec_errors_name_the_bad_field():
     with pytest.raises(SpecError, match="inputs.0.dtype"):
         make_spec(inputs=[{"name": "x", "dtype": "float8", "shape": ["R"]}])
     with pytest.raises(SpecError, match="missing dimension 'D'"):
-        make_spec(sizes={"small": {"R": 2}})
+        make_spec(sizes={"small": {"R": 2}, "other": {"R": 1, "D": 4}})
     with pytest.raises(SpecError, match="unknown dimension 'Z'"):
         make_spec(outputs=[{"name": "y", "dtype": "float32", "shape": ["Z"]}])
 
@@ -182,9 +182,9 @@ def test_templates_parse_constrain_and_instantiate():
     text = instantiate(template, {"BLOCK": "16", "SCHEDULE": "dynamic"})
     assert "schedule(dynamic)" in text and "int block = 16;" in text and "{{" not in text
     with pytest.raises(TemplateError, match="UNROLL"):
-        parse_template("# param BLOCK: 1, 2\nx = {{UNROLL}}\n")
+        parse_template("# kernelevolve:template\n# param BLOCK: 1, 2\nx = {{BLOCK}} + {{UNROLL}}\n")
     with pytest.raises(TemplateError, match="not allowed"):
-        parse_template("# param BLOCK: 1, 2\n# constraint: __import__('os')\n")
+        parse_template("# kernelevolve:template\n# param BLOCK: 1, 2\n# constraint: __import__('os')\n")
     with pytest.raises(TemplateError, match="not a template"):
         parse_template("int x;")
 

@@ -8,13 +8,14 @@ import pytest
 from kernelevolve_runtime.contract.spec import (
     SpecError, evaluation_plan, largest_size, normalize_spec, ragged_dimensions, representative_sizes, with_ragged_size,
 )
+from kernelevolve_runtime.contract.spec_files import load_seed_specs
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 CASES = json.load(open(os.path.join(ROOT, "tests", "contract", "spec-sizes.json"), encoding="utf-8"))
 
 
 def _spec(raw):
-    spec = {"id": "case", "reference": "def reference(*args): pass", **raw}
+    spec = {"id": "case", "description": "a size case", "category": "case", "reference": "def reference(*args): pass", **raw}
     return normalize_spec(spec)
 
 
@@ -38,8 +39,9 @@ def test_bad_size_settings_are_refused_with_the_field():
 
 
 def test_every_seed_spec_has_a_ragged_size_whose_shapes_resolve():
-    yaml = pytest.importorskip("yaml")
-    for path in sorted(glob.glob(os.path.join(ROOT, "seeds", "specs", "*.yaml"))):
-        spec = with_ragged_size(normalize_spec(yaml.safe_load(open(path, encoding="utf-8"))))
-        assert "ragged" in spec["sizes"], path
+    specs = load_seed_specs()  # seeds/specs as the TypeScript loader exports them (contract/seed-specs.json)
+    assert len(specs) == len(glob.glob(os.path.join(ROOT, "seeds", "specs", "*.yaml")))
+    for spec_id, spec in specs.items():
+        spec = with_ragged_size(spec)
+        assert "ragged" in spec["sizes"], spec_id
         normalize_spec(spec)  # every shape resolves at the ragged size

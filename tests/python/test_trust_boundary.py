@@ -195,7 +195,7 @@ def test_input_sets_follow_the_spec_and_differ_from_each_other():
                    {"name": "i", "dtype": "int64", "shape": ["N"], "init": {"kind": "integers", "low": 0, "high": "N"}},
                    {"name": "o", "dtype": "int64", "shape": [4], "init": {"kind": "offsets", "total": "N"}}],
         "outputs": [{"name": "y", "dtype": "float32", "shape": ["N"]}],
-        "reference": "def reference(x, i, o):\n    return x\n", "sizes": {"s": {"N": 50}}, "tolerances": {}, "targets": ["cpu"],
+        "reference": "def reference(x, i, o):\n    return x\n", "sizes": {"s": {"N": 50}, "t": {"N": 9}}, "tolerances": {}, "targets": ["cpu"],
     })
     x, index, offsets = generate_input_sets(spec, "s", 11, 6)
     assert x.shape == (6, 50) and x.dtype.is_floating_point and bool(((x >= 2) & (x < 3)).all())

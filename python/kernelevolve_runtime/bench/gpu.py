@@ -8,7 +8,7 @@ import time
 
 from ..fitness.autotune import detect_language
 from ..gpu.hardware import cuda_device_present, device_copy_bandwidth_curve
-from ..contract.spec_files import load_seed_specs
+from ..contract.spec_files import SEED_SPECS, load_seed_specs
 from ..protocol import parse_options
 from ..runtime import REPOSITORY_ROOT, Runtime
 from ..sandbox.sandbox import Sandbox
@@ -203,7 +203,7 @@ def main(argv=None):
 
     parser = argparse.ArgumentParser(prog="python -m kernelevolve_runtime.bench.gpu", description=__doc__)
     parser.add_argument("--out", required=True, help="folder for the result files")
-    parser.add_argument("--specs", default=os.path.join(REPOSITORY_ROOT, "seeds", "specs"), help="folder of spec files (.yaml or .json)")
+    parser.add_argument("--specs", default=SEED_SPECS, help="the seed specs as JSON (default: contract/seed-specs.json) or a folder of .json specs")
     parser.add_argument("--platforms", default="cuda,triton", help="comma-separated GPU platforms")
     parser.add_argument("--budget-seconds", type=float, default=420, help="wall-time budget of the whole run")
     parser.add_argument("--instances", type=int, default=8, help="most instances per template (default first)")

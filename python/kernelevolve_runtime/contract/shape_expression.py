@@ -1,4 +1,5 @@
-"""Integer shape expressions (identifiers, integers, + - * / % ** and parentheses), the grammar of core/shape-expression.ts."""
+"""Integer shape expressions (identifiers, integers, + - * / % ** and parentheses), the grammar of core/shape-expression.ts;
+tests/contract/shared-cases.json holds the cases both sides run."""
 import re
 
 _TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?(?:e[+-]?\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|(\*\*|[-+*/%()]))")
@@ -49,8 +50,9 @@ def _parse(text):
             return (kind, value)
         if value == "(":
             inner = total()
-            if take() != ("op", ")"):
+            if peek() != ("op", ")"):
                 raise ShapeExpressionError(f"expected ')' in expression '{text}'")
+            take()
             return inner
         if value == "-":
             return ("unary", primary())

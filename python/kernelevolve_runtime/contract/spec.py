@@ -1,8 +1,12 @@
-"""Reads a kernel spec (JSON, or YAML where PyYAML is importable), checks its shape and applies the schema's defaults."""
+"""Kernel specs on the Python side: checked against the contract's JSON Schema (contract/schemas/spec.schema.json, generated
+from core/spec.ts) plus the cross-field rules of KernelSpecSchema's superRefine, with the schema's defaults applied.
+Specs reach Python as JSON only (the Node side, or contract/seed-specs.json written by the TypeScript loader)."""
+import copy
 import json
-import os
+import re
 
-from .shape_expression import ShapeExpressionError, evaluate_shape_expression
+from .schemas import ContractError, check
+from .shape_expression import ShapeExpressionError, evaluate_shape_expression, shape_expression_identifiers
 
 DTYPES = ("float32", "float64", "float16", "bfloat16", "int32", "int64", "uint8", "bool")
 FLOAT_DTYPES = ("float32", "float64", "float16", "bfloat16")
@@ -18,108 +22,131 @@ DEFAULT_TOLERANCES = {
     "uint8": {"atol": 0, "rtol": 0},
     "bool": {"atol": 0, "rtol": 0},
 }
+_REFERENCE = re.compile(r"\bdef\s+reference\s*\(")
 
 
 class SpecError(ValueError):
-    """A spec that does not have the shape core/spec.ts describes; the message names the bad field."""
+    """A spec that does not have the shape core/spec.ts describes; `path` is the dotted path of the bad field."""
+
+    def __init__(self, message, path=None):
+        super().__init__(message)
+        self.path = path
 
 
-def _require(condition, path, message):
-    if not condition:
-        raise SpecError(f"spec.{path}: {message}")
+def _fail(path, message):
+    raise SpecError(f"spec.{path}: {message}" if path else f"spec: {message}", path)
 
 
-def _check_tensor(tensor, path, is_input):
-    _require(isinstance(tensor, dict), path, "expected an object")
-    _require(isinstance(tensor.get("name"), str) and tensor["name"], f"{path}.name", "expected a non-empty string")
-    _require(tensor.get("dtype") in DTYPES, f"{path}.dtype", f"expected one of {', '.join(DTYPES)}")
-    _require(isinstance(tensor.get("shape"), list), f"{path}.shape", "expected a list of dimensions")
-    for index, dimension in enumerate(tensor["shape"]):
-        valid = (isinstance(dimension, int) and not isinstance(dimension, bool) and dimension > 0) or (
-            isinstance(dimension, str) and dimension
-        )
-        _require(valid, f"{path}.shape.{index}", "expected a positive integer or an expression")
-    init = tensor.get("init")
-    if init is not None:
-        _require(is_input, f"{path}.init", "outputs have no init")
-        _require(isinstance(init, dict), f"{path}.init", "expected an object")
-        kind = init.get("kind")
-        _require(kind in ("normal", "uniform", "integers", "offsets", "binary", "constant"), f"{path}.init.kind", "unknown init kind")
-        if kind == "integers":
-            _require("high" in init, f"{path}.init.high", "required for integers")
-        if kind == "offsets":
-            _require("total" in init, f"{path}.init.total", "required for offsets")
-        if kind == "constant":
-            _require(isinstance(init.get("value"), (int, float)), f"{path}.init.value", "expected a number")
+def _check_rules(spec):
+    """The rules of KernelSpecSchema's superRefine, in its order: declared dimensions, unique names, sizes, extents."""
+    known = spec["dimensions"]
+
+    def expression(value, path):
+        if not isinstance(value, str):
+            return
+        try:
+            identifiers = shape_expression_identifiers(value)
+        except ShapeExpressionError as error:
+            _fail(path, str(error))
+        for identifier in identifiers:
+            if identifier not in known:
+                _fail(path, f"unknown dimension '{identifier}'; declared dimensions: {', '.join(known) or '(none)'}")
+
+    tensors = [("inputs", index, tensor) for index, tensor in enumerate(spec["inputs"])]
+    tensors += [("outputs", index, tensor) for index, tensor in enumerate(spec["outputs"])]
+    names = set()
+    for group, index, tensor in tensors:
+        if tensor["name"] in names:
+            _fail(f"{group}.{index}.name", f"duplicate tensor name '{tensor['name']}'")
+        names.add(tensor["name"])
+        for position, dimension in enumerate(tensor["shape"]):
+            expression(dimension, f"{group}.{index}.shape.{position}")
+        init = tensor.get("init") or {}
+        if init.get("kind") == "integers":
+            expression(init.get("low"), f"{group}.{index}.init.low")
+            expression(init.get("high"), f"{group}.{index}.init.high")
+        if init.get("kind") == "offsets":
+            expression(init.get("total"), f"{group}.{index}.init.total")
+    sizes = spec["sizes"]
+    if len(sizes) < 2:
+        _fail("sizes", "at least two named sizes are required (the first, small, is used by tests)")
+    for size_name, size in sizes.items():
+        for dimension in known:
+            if dimension not in size:
+                _fail(f"sizes.{size_name}", f"missing dimension '{dimension}'")
+        for key in size:
+            if key not in known:
+                _fail(f"sizes.{size_name}.{key}", f"'{key}' is not a declared dimension")
+    # Every extent resolves at every size, to a non-negative number, so a bad expression fails before any compile.
+    for group, index, tensor in tensors:
+        for position, dimension in enumerate(tensor["shape"]):
+            if not isinstance(dimension, str):
+                continue
+            identifiers = shape_expression_identifiers(dimension)
+            for size_name, size in sizes.items():
+                if any(identifier not in size for identifier in identifiers):
+                    continue
+                try:
+                    extent = evaluate_shape_expression(dimension, size)
+                except ShapeExpressionError as error:
+                    _fail(f"{group}.{index}.shape.{position}", f"{error} at size '{size_name}'")
+                if extent < 0:
+                    _fail(f"{group}.{index}.shape.{position}", f"negative extent {extent} at size '{size_name}'")
+    for position, name in enumerate(spec.get("representativeSizes") or []):
+        if name not in sizes or name == "ragged":
+            _fail(f"representativeSizes.{position}", f"'{name}' is not one of the spec's sizes ({', '.join(sizes)})")
+    ragged = spec.get("raggedSize")
+    if isinstance(ragged, dict):
+        for dimension in known:
+            if dimension not in ragged:
+                _fail("raggedSize", f"missing dimension '{dimension}'")
+    for key in ("flops", "bytes"):
+        if (spec.get("cost") or {}).get(key):
+            expression(spec["cost"][key], f"cost.{key}")
+    if not _REFERENCE.search(spec["reference"]):
+        _fail("reference", "must define a Python function `reference(...)`")
+
+
+_CHECKED = {}
+_CHECKED_LIMIT = 64
 
 
 def normalize_spec(raw):
-    """Checks a spec dict and returns a copy with the defaults of KernelSpecSchema applied."""
-    _require(isinstance(raw, dict), "", "expected an object")
-    spec = dict(raw)
-    for key in ("id", "reference"):
-        _require(isinstance(spec.get(key), str) and spec[key], key, "expected a non-empty string")
-    _require("def reference" in spec["reference"], "reference", "must define a Python function `reference(...)`")
-    spec.setdefault("description", "")
-    spec.setdefault("category", "")
-    _require(isinstance(spec.get("dimensions", []), list), "dimensions", "expected a list of names")
-    spec.setdefault("dimensions", [])
-    spec["scalars"] = dict(spec.get("scalars") or {})
-    for name, value in spec["scalars"].items():
-        _require(isinstance(value, (int, float)) and not isinstance(value, bool), f"scalars.{name}", "expected a number")
-    for group in ("inputs", "outputs"):
-        _require(isinstance(spec.get(group), list) and spec[group], group, "expected a non-empty list")
-        for index, tensor in enumerate(spec[group]):
-            _check_tensor(tensor, f"{group}.{index}", group == "inputs")
-    sizes = spec.get("sizes")
-    _require(isinstance(sizes, dict) and len(sizes) >= 1, "sizes", "expected at least one named size")
-    for size_name, size in sizes.items():
-        _require(isinstance(size, dict), f"sizes.{size_name}", "expected an object of dimension values")
-        for dimension in spec["dimensions"]:
-            _require(dimension in size, f"sizes.{size_name}", f"missing dimension '{dimension}'")
-    spec["tolerances"] = dict(spec.get("tolerances") or {})
-    representative = spec.get("representativeSizes")
-    if representative is not None:
-        _require(isinstance(representative, list) and representative, "representativeSizes", "expected a non-empty list of size names")
-        for index, name in enumerate(representative):
-            _require(name in sizes and name != "ragged", f"representativeSizes.{index}", f"'{name}' is not one of the spec's sizes ({', '.join(sizes)})")
-    ragged = spec.get("raggedSize", True)
-    _require(isinstance(ragged, (bool, dict)), "raggedSize", "expected true, false or an object of dimension values")
-    if isinstance(ragged, dict):
-        for dimension in spec["dimensions"]:
-            _require(isinstance(ragged.get(dimension), int) and ragged[dimension] > 0, f"raggedSize.{dimension}", "expected a positive integer")
-    spec.setdefault("targets", ["cpu"])
-    constraints = dict(spec.get("constraints") or {})
-    constraints.setdefault("forbiddenCalls", [])
-    spec["constraints"] = constraints
-    # Resolve every shape once so a bad expression fails before any compile.
-    for size_name in sizes:
-        for group in ("inputs", "outputs"):
-            for tensor in spec[group]:
-                try:
-                    shape = resolve_shape(tensor["shape"], sizes[size_name])
-                except ShapeExpressionError as error:
-                    raise SpecError(f"spec.{group}.{tensor['name']}.shape at size '{size_name}': {error}") from error
-                _require(all(extent >= 0 for extent in shape), f"{group}.{tensor['name']}.shape", f"negative extent at size '{size_name}'")
+    """Checks a spec (the contract's JSON Schema, then the cross-field rules) and returns a copy with the defaults applied:
+    what KernelSpecSchema.parse returns on the TypeScript side. Raises SpecError naming the field.
+
+    A run sends the same spec with every request and JSON Schema validation in Python costs milliseconds, so the result
+    for a spec's canonical JSON is remembered (a fresh copy each call)."""
+    try:
+        key = json.dumps(raw, sort_keys=True)
+    except (TypeError, ValueError):
+        key = None
+    if key is not None and key in _CHECKED:
+        return copy.deepcopy(_CHECKED[key])
+    try:
+        spec = check("spec", "KernelSpec", raw)
+    except ContractError as error:
+        _fail(error.path, error.detail)
+    _check_rules(spec)
+    if key is not None:
+        if len(_CHECKED) >= _CHECKED_LIMIT:
+            _CHECKED.pop(next(iter(_CHECKED)))
+        _CHECKED[key] = copy.deepcopy(spec)
     return spec
 
 
 def load_spec(path):
-    """Loads a spec file (.json, or .yaml/.yml when PyYAML is installed) and normalises it."""
+    """Loads a spec from a JSON file (`kernelevolve specs <id> --json`, or contract/seed-specs.json's entries) and checks it."""
+    if not path.lower().endswith(".json"):
+        raise SpecError(f"{path}: specs reach the Python runtime as JSON; write one with `kernelevolve specs <id-or-file> --json > spec.json`")
     with open(path, encoding="utf-8") as handle:
         text = handle.read()
-    if os.path.splitext(path)[1].lower() in (".yaml", ".yml"):
-        try:
-            import yaml  # optional: the Node side hands over JSON
-        except ImportError as error:
-            raise SpecError(f"{path}: YAML specs need PyYAML, which is not installed; pass the spec as JSON") from error
-        raw = yaml.safe_load(text)
-    else:
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise SpecError(f"{path}: not valid JSON ({error})") from error
-    return normalize_spec(raw)
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SpecError(f"{path}: not valid JSON ({error})") from error
+    # `kernelevolve specs show <id> --json` wraps the spec with a summary.
+    return normalize_spec(raw["spec"] if isinstance(raw, dict) and isinstance(raw.get("spec"), dict) else raw)
 
 
 def resolve_shape(shape, dimensions):
