@@ -59,7 +59,7 @@ afterAll(() => {
 
 describe("the packed package", () => {
   test("ships the build, the runtime and the seeds, and no tests or TypeScript sources", () => {
-    for (const path of ["dist/index.js", "dist/index.d.ts", "dist/cli-bundle/main.js", "bin/kernelevolve.js", "python/pyproject.toml", "python/kernelevolve_runtime/__main__.py", "python/pipelines/exfm/__main__.py", "seeds/specs/row-sum-squares.yaml", "seeds/kernels/cpu/row-sum-squares/baseline.cpp", "seeds/prompts/system.md", "docs/abi-cpu.md", "dashboard/dist/index.html"]) {
+    for (const path of ["dist/index.js", "dist/index.d.ts", "dist/cli-bundle/main.js", "bin/kernelevolve.js", "python/pyproject.toml", "python/kernelevolve_runtime/__main__.py", "contract/schemas/spec.schema.json", "contract/schemas/protocol.schema.json", "python/pipelines/exfm/__main__.py", "seeds/specs/row-sum-squares.yaml", "seeds/kernels/cpu/row-sum-squares/baseline.cpp", "seeds/prompts/system.md", "docs/abi-cpu.md", "dashboard/dist/index.html"]) {
       expect(packedFiles).toContain(path);
     }
     expect(packedFiles.filter((path) => path.startsWith("tests/") || path.includes("__pycache__") || path.endsWith(".pyc"))).toEqual([]);
