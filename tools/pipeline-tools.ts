@@ -92,15 +92,15 @@ export class PipelineArgumentError extends UserError {
   }
 }
 
-/** A pipeline command that ran and reported an error: `message` is its `error:` line. */
-export class PipelineCommandError extends PlatformError {
+/** A pipeline command that ran and reported an error: `message` is its `error:` line (the user's fault for bad input). */
+export class PipelineCommandError extends KernelEvolveError {
   /** True when the pipeline refused its input (exit code 2): the caller can fix the arguments. */
   readonly invalidArguments: boolean;
   /** The last lines the pipeline printed on stderr. */
   readonly stderrTail: string;
   constructor(message: string, stderrTail: string) {
     const invalidArguments = message.startsWith("invalid arguments for ");
-    super(invalidArguments ? "pipeline_invalid_arguments" : "pipeline_failed", message);
+    super(invalidArguments ? "pipeline_invalid_arguments" : "pipeline_failed", invalidArguments ? "user" : "platform", message);
     this.invalidArguments = invalidArguments;
     this.stderrTail = stderrTail;
   }
