@@ -2,17 +2,19 @@
 same file), and the Python runtime's use of the generated JSON Schemas (contract/schemas)."""
 import json
 import os
+import re
 
 import pytest
 
 from kernelevolve_runtime.contract.shape_expression import (
     ShapeExpressionError, evaluate_shape_expression, shape_expression_identifiers,
 )
-from kernelevolve_runtime.contract.spec import SpecError, normalize_spec
+from kernelevolve_runtime.contract.spec import SpecError, load_spec, normalize_spec
+from kernelevolve_runtime.contract.spec_files import load_seed_specs
 from kernelevolve_runtime.contract.templates import (
-    TemplateError, instantiate, parse_constraint, parse_template, source_hash, typed_value,
+    TemplateError, choose_instances, instantiate, parse_constraint, parse_template, source_hash, typed_value,
 )
-from kernelevolve_runtime.protocol import BadRequest, parse_request
+from kernelevolve_runtime.protocol import BadRequest, parse_options, parse_request
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 CASES = json.load(open(os.path.join(ROOT, "tests", "contract", "shared-cases.json"), encoding="utf-8"))
@@ -72,10 +74,7 @@ def test_shape_expression(case):
 @pytest.mark.parametrize("case", CASES["specs"], ids=_ids(CASES["specs"]))
 def test_spec(case):
     if "error" in case:
-        with pytest.raises(SpecError) as raised:
-            normalize_spec(case["spec"])
-        assert raised.value.path == case["error"]["path"], str(raised.value)
-        assert case["error"]["mentions"] in str(raised.value)
+        _assert_field_error(SpecError, normalize_spec, case["spec"], case["error"])
         return
     assert normalize_spec(case["spec"]) == case["expected"]
 
@@ -83,16 +82,62 @@ def test_spec(case):
 @pytest.mark.parametrize("case", CASES["requests"], ids=_ids(CASES["requests"]))
 def test_request(case):
     if "error" in case:
-        with pytest.raises(BadRequest) as raised:
-            parse_request(case["request"])
-        assert raised.value.path == case["error"]["path"], str(raised.value)
-        assert case["error"]["mentions"] in str(raised.value)
+        _assert_field_error(BadRequest, parse_request, case["request"], case["error"])
         return
     _, _, params = parse_request(case["request"])
     assert params == case["params"]
 
 
-def _literal(text):
-    import re
+def _assert_field_error(error_type, function, value, expected):
+    """The error names the field (`path`, dotted, as zod's issue path) and says what `mentions` says."""
+    with pytest.raises(error_type) as raised:
+        function(value)
+    assert raised.value.path == expected["path"], str(raised.value)
+    assert expected["mentions"] in str(raised.value)
 
+
+def _literal(text):
     return re.escape(text)
+
+
+def test_every_seed_template_parses_and_instantiates_under_the_shared_rules():
+    import glob
+
+    paths = sorted(glob.glob(os.path.join(ROOT, "seeds", "kernels", "*", "*", "template.*")))
+    assert len(paths) > 30
+    for path in paths:
+        template = parse_template(open(path, encoding="utf-8").read(), path)
+        text = instantiate(template, template.default())
+        assert "{{" not in text and "kernelevolve:instance" in text and "kernelevolve:template" not in text, path
+
+
+def test_choose_instances_starts_with_the_default_and_is_seeded():
+    template = parse_template(CASES["templates"][1]["source"])
+    chosen = choose_instances(template, budget=4, seed=3)
+    assert chosen[0] == template.default() and len(chosen) == 4 and len({tuple(values.items()) for values in chosen}) == 4
+    assert chosen == choose_instances(template, budget=4, seed=3)
+    assert all(template.allows(values) for values in chosen)
+
+
+def test_seed_specs_come_from_the_json_export(tmp_path):
+    specs = load_seed_specs()
+    assert "layernorm" in specs and specs == load_seed_specs(os.path.join(ROOT, "seeds", "specs"))
+    (tmp_path / "a.yaml").write_text("id: a\n")
+    with pytest.raises(SpecError, match="as JSON"):
+        load_seed_specs(str(tmp_path))
+    with pytest.raises(SpecError, match="as JSON"):
+        load_spec(str(tmp_path / "a.yaml"))
+    # `kernelevolve specs show <id> --json` wraps the spec with a summary; load_spec reads its `spec` field.
+    shown = tmp_path / "shown.json"
+    shown.write_text(json.dumps({"id": "layernorm", "sizes": ["small"], "spec": specs["layernorm"]}))
+    assert load_spec(str(shown)) == specs["layernorm"]
+
+
+def test_options_parse_like_zod_and_integral_floats_become_ints():
+    options = parse_options({"trials": 4.0, "minTimeMs": 50})
+    assert options["trials"] == 4 and isinstance(options["trials"], int) and options["minTimeMs"] == 50
+    with pytest.raises(BadRequest, match="--options.maxRepetitions"):
+        parse_options({"minRepetitions": 10, "maxRepetitions": 5}, "--options")
+    with pytest.raises(BadRequest) as raised:
+        parse_options({"trials": "3"}, "--options")
+    assert raised.value.path == "--options.trials"
