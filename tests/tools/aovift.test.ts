@@ -15,8 +15,8 @@ const payload = (text: string) => JSON.parse(text.split("\n").slice(1).join("\n"
 afterAll(() => rmSync(workDirectory, { recursive: true, force: true }));
 
 describe("AOViFT tools", () => {
-  it("exposes exactly the five pipeline tools", () => {
-    expect(tools.map((item) => item.name)).toEqual(["aovift_simulate", "aovift_train", "aovift_predict", "aovift_correct", "aovift_profile"]);
+  it("exposes exactly the six pipeline tools", () => {
+    expect(tools.map((item) => item.name)).toEqual(["aovift_simulate", "aovift_train", "aovift_predict", "aovift_correct", "aovift_profile", "aovift_swap"]);
   });
 
   it("simulates, trains, predicts, corrects and profiles into valid kernel specs", async () => {

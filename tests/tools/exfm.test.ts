@@ -23,8 +23,8 @@ const tinyVm = { embeddingDim: 4, bottomMlp: [4], topMlp: [8], crossLayers: 1 };
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe("exfm tools", () => {
-  test("expose exactly the five named tools", () => {
-    expect(tools.map((candidate) => candidate.name).sort()).toEqual(["exfm_evaluate", "exfm_generate_data", "exfm_profile", "exfm_train_foundation", "exfm_train_vertical"]);
+  test("expose exactly the six named tools", () => {
+    expect(tools.map((candidate) => candidate.name).sort()).toEqual(["exfm_evaluate", "exfm_generate_data", "exfm_profile", "exfm_swap", "exfm_train_foundation", "exfm_train_vertical"]);
   });
 
   test("camelCase arguments become the pipeline's snake_case, record keys kept", () => {
@@ -59,7 +59,10 @@ describe("exfm tools", () => {
   });
 
   test("profile returns a breakdown and specs that load under KernelSpecSchema", async () => {
-    const profiled = JSON.parse(await call("exfm_profile", { target: "vm", batchSize: 32, steps: 1, warmup: 0, output: "specs" }));
+    const text = await call("exfm_profile", { target: "vm", batchSize: 32, steps: 1, warmup: 0, output: "specs" });
+    // A summary line (the operators measured hottest and the specs they map to), then the result JSON.
+    expect(text.split("\n")[0]).toMatch(/operators measured hottest over a training and an inference step: aten::\S+ \d+% -> /);
+    const profiled = JSON.parse(text.slice(text.indexOf("\n") + 1));
     expect(profiled.operators.length).toBeGreaterThan(3);
     expect(profiled.spec_paths).toHaveLength(5);
     const ids = profiled.spec_paths.map((path: string) => {

@@ -1,5 +1,6 @@
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import { createPipelineTools, pipelineTool, type Pipeline, type PipelineToolOptions } from "../pipeline-tools.js";
+import { measuredText, swapTool } from "../pipeline-swap.js";
 import { CorrectInputSchema, PredictInputSchema, ProfileInputSchema, SimulateInputSchema, TrainInputSchema } from "./schemas.js";
 import { writeSeededSpecs, type ProfiledOperator } from "./seed-specs.js";
 
@@ -83,9 +84,10 @@ export const AOVIFT_PIPELINE: Pipeline<AoviftToolOptions> = {
         const seededText = seeded.length
           ? ` Hot operators with seed kernels: ${seeded.map((spec) => `${spec.operator} -> ${spec.id} (${spec.selfMs} ms)`).join(", ")}; optimise offline with: kernelevolve optimize ${seeded[0].id} --specs-dir ${input.outDir}.`
           : "";
-        return `Profiled ${result.model}; wrote ${(result.spec_paths as string[]).length} kernel specs for the regions measured hottest (${hot}).${seededText}`;
+        return `Profiled ${result.model}; ${measuredText(result)} Wrote ${(result.spec_paths as string[]).length} kernel specs for the regions measured hottest (${hot}).${seededText}`;
       },
     }),
+    swapTool("aovift", ["aovift.max_pool3d", "aovift.neumann_poisson"]),
   ],
 };
 

@@ -88,5 +88,7 @@ export const ProfileInputSchema = z
     repeats: z.number().int().min(1).max(50).default(3).describe("Profiled repetitions"),
     maxSpecs: z.number().int().min(1).max(4).default(4).describe("Write pipeline specs for at most this many of the regions measured hottest"),
     minShare: z.number().min(0).max(1).default(0).describe("Skip regions below this share of the measured pipeline time"),
+    topOperators: z.number().int().min(1).max(40).default(6).describe("Write specs for this many of the operators measured hottest over a training and an inference step"),
+    minOperatorShare: z.number().min(0).max(1).default(0.02).describe("Skip operators below this share of the measured operator time"),
   })
   .strict();

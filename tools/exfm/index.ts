@@ -1,5 +1,6 @@
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import { createPipelineTools, pipelineTool, type Pipeline, type PipelineToolOptions } from "../pipeline-tools.js";
+import { measuredText, swapTool } from "../pipeline-swap.js";
 import { EvaluateSchema, GenerateDataSchema, ProfileSchema, TrainFoundationSchema, TrainVerticalSchema } from "./schemas.js";
 
 export * from "./schemas.js";
@@ -50,7 +51,9 @@ export const EXFM_PIPELINE: Pipeline<ExfmToolOptions> = {
         "Profile a VM or FM training step with torch.profiler: per-operator time breakdown and forward time per region (embedding bags, interaction, MLP, loss). Writes the hot operators as kernel spec YAML files (embedding bag over jagged ids, dot interaction, DCNv2 cross, MLP, fused multi-term loss) that `kernelevolve optimize` accepts; returns the breakdown and the spec paths.",
       schema: ProfileSchema,
       paths: ["output"],
+      summary: (result) => `Profiled the ${result.target} ${result.variant} training step; ${measuredText(result)}`,
     }),
+    swapTool("exfm", ["exfm.dot_interaction", "exfm.repeat_interleave"]),
   ],
 };
 

@@ -98,5 +98,7 @@ export const ProfileSchema = z
     warmup: z.number().int().min(0).max(20).default(2).describe("Unprofiled steps first"),
     top: z.number().int().min(1).max(50).default(12).describe("How many operators to list"),
     output: relativePath("Folder for the kernel spec YAML files").default("specs"),
+    topOperators: z.number().int().min(1).max(40).default(6).describe("Write specs for this many of the operators measured hottest over a training and an inference step"),
+    minOperatorShare: z.number().min(0).max(1).default(0.02).describe("Skip operators below this share of the measured operator time"),
   })
   .strict();

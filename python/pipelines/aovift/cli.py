@@ -11,6 +11,7 @@ import torch
 
 from ..command_line import REQUIRED, Argument, Command, log
 from ..command_line import main as run_command_line
+from ..kernels.commands import SWAP_ARGUMENTS
 from .config import ConfigError, microscope_from, simulation_from, to_dict
 from .correction import correction_loop
 from .dataset import Imager, load_dataset, simulate
@@ -100,6 +101,11 @@ def command_profile(args: dict[str, Any]) -> dict[str, Any]:
                    top_operators=args["top_operators"], min_operator_share=args["min_operator_share"])
 
 
+def command_swap(args: dict[str, Any]) -> dict[str, Any]:
+    from ..kernels.commands import swap_command
+    return swap_command("aovift", args)
+
+
 _MICROSCOPE = Argument("microscope", "object", {}, "Microscope fields over the defaults (docs/aovift.md)")
 _SIMULATION = Argument("simulation", "object", {}, "Simulation fields over the defaults: aberration range, beads, noise")
 _DEVICE = Argument("device", "str", "cpu", "torch device, e.g. cpu or cuda")
@@ -148,6 +154,8 @@ COMMANDS: tuple[Command, ...] = (
         Argument("min_share", "float", 0.0, "skip regions below this share of the measured pipeline time"),
         Argument("top_operators", "int", 6, "write specs for this many of the operators measured hottest (training + inference steps)", minimum=1),
         Argument("min_operator_share", "float", 0.02, "skip operators below this share of the measured operator time"))),
+    Command("swap", "Swap optimised kernels (max pool, unwrap Poisson solve) into the training and inference steps: outputs checked, "
+            "step times before and after.", command_swap, SWAP_ARGUMENTS),
 )
 
 

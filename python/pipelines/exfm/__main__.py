@@ -14,6 +14,7 @@ from .config import ConfigError, DataConfig, FoundationConfig, VerticalConfig, f
 from .evaluate import EvaluateConfig
 from .experiment import ExperimentConfig
 from .profile import ProfileConfig
+from ..kernels.commands import SWAP_ARGUMENTS
 
 
 def _generate_data(arguments: dict[str, Any]) -> dict[str, Any]:
@@ -57,6 +58,12 @@ def _experiment(arguments: dict[str, Any]) -> dict[str, Any]:
     return run_experiment(from_dict(ExperimentConfig, arguments))
 
 
+def _swap(arguments: dict[str, Any]) -> dict[str, Any]:
+    from ..kernels.commands import swap_command
+
+    return swap_command("exfm", arguments)
+
+
 def _merge_experiments(arguments: dict[str, Any]) -> dict[str, Any]:
     from .experiment import merge_experiments
 
@@ -80,6 +87,8 @@ COMMANDS: tuple[Command, ...] = (
     config_command("experiment", "Run the E1-E3 claims and the no-drift control over seeds.", _experiment, ExperimentConfig),
     Command("merge-experiments", "Pool experiment results made one seed at a time.", _merge_experiments, (
         Argument("inputs", "list[str]", REQUIRED, "files, each holding experiment result lines"),)),
+    Command("swap", "Swap optimised kernels (dot interaction, jagged repeat) into the training and inference steps: outputs checked, "
+            "step times before and after.", _swap, SWAP_ARGUMENTS),
 )
 
 

@@ -50,6 +50,39 @@ def seed_kernels(language: str = "cpu") -> Dict[str, str]:
     return kernels
 
 
+def runs_directory() -> str:
+    """Where `kernelevolve optimize` keeps its runs: $KERNELEVOLVE_RUNS, else the repository's runs/."""
+    from .catalog import REPOSITORY
+
+    return os.environ.get("KERNELEVOLVE_RUNS") or os.path.join(REPOSITORY, "runs")
+
+
+def run_best_kernel(op: str, run: str) -> Dict[str, Any]:
+    """The best kernel of an optimisation run (a run id under runs_directory(), or a run folder) for a swappable operator;
+    the run must have optimised that operator's spec (<pipeline>-<stem>, e.g. aovift-max-pool3d)."""
+    import sqlite3
+
+    folder = run if os.path.isdir(run) else os.path.join(runs_directory(), run)
+    database = os.path.join(folder, "run.sqlite")
+    if not os.path.isfile(database):
+        raise ValueError(f"run {run!r}: no run.sqlite under {folder} (runs directory {runs_directory()})")
+    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        row = connection.execute("select id, spec_id, platform, best_candidate_id, best_fitness from runs").fetchone()
+        if row is None or row[3] is None:
+            raise ValueError(f"run {run!r} has no correct kernel yet")
+        candidate = connection.execute("select kernel_path from candidates where id = ?", (row[3],)).fetchone()
+    finally:
+        connection.close()
+    stem = swap.ops()[op].spec if op in swap.ops() else None
+    if stem is None:
+        raise ValueError(f"unknown swappable operator {op!r}")
+    if not row[1].endswith(stem):
+        raise ValueError(f"run {row[0]} optimised spec {row[1]}, not the spec of {op} (*-{stem})")
+    return {"path": os.path.join(folder, candidate[0]), "run": row[0], "spec": row[1], "platform": row[2], "candidate": row[3],
+            "speedup": row[4]}
+
+
 def compare_outputs(before: Dict[str, torch.Tensor], after: Dict[str, torch.Tensor], atol: float, rtol: float) -> Dict[str, Any]:
     """Worst absolute difference per output and whether every output is within atol + rtol * |before|."""
     worst, ok, failing = 0.0, True, []
@@ -98,24 +131,31 @@ def swap_bench(pipeline: str, kernels: Dict[str, str], rounds: int = 5, options:
         with swap.swapped(artifacts, verify=False):
             steps.step(kind)
         times: Dict[str, list] = {"torch": [], "swapped": []}
+        cpu: Dict[str, list] = {"torch": [], "swapped": []}
         for index in range(rounds):
             order = ("torch", "swapped") if index % 2 == 0 else ("swapped", "torch")
             for mode in order:
                 with swap.swapped(artifacts if mode == "swapped" else {}, verify=False):
                     _sync(device)
-                    started = time.perf_counter()
+                    started, started_cpu = time.perf_counter(), time.process_time()
                     steps.step(kind)
                     _sync(device)
                     times[mode].append((time.perf_counter() - started) * 1000)
+                    cpu[mode].append((time.process_time() - started_cpu) * 1000)
         before_ms, after_ms = statistics.median(times["torch"]), statistics.median(times["swapped"])
         # The median is the figure; the minimum is what the step takes when nothing else competes for the cores.
         best_before, best_after = min(times["torch"]), min(times["swapped"])
         results[kind].update({"torch_ms": round(before_ms, 3), "swapped_ms": round(after_ms, 3), "speedup": round(before_ms / after_ms, 3),
                               "torch_min_ms": round(best_before, 3), "swapped_min_ms": round(best_after, 3),
                               "speedup_of_minima": round(best_before / best_after, 3),
+                              # CPU time of the process (all its threads): on a loaded shared machine, the work done,
+                              # unlike wall time, does not grow with the time spent waiting for a core.
+                              "torch_cpu_ms": round(statistics.median(cpu["torch"]), 3), "swapped_cpu_ms": round(statistics.median(cpu["swapped"]), 3),
+                              "speedup_cpu_time": round(statistics.median(cpu["torch"]) / max(statistics.median(cpu["swapped"]), 1e-9), 3),
                               "torch_samples_ms": [round(t, 2) for t in times["torch"]], "swapped_samples_ms": [round(t, 2) for t in times["swapped"]],
                               "swapped_ops_in_step": [name for name in relevant if f"{pipeline}.{kind}" in swap.ops()[name].used_in]})
-        log(f"{pipeline} {kind}: {before_ms:.1f} ms -> {after_ms:.1f} ms ({before_ms / after_ms:.2f}x)")
+        log(f"{pipeline} {kind}: {before_ms:.1f} ms -> {after_ms:.1f} ms ({before_ms / after_ms:.2f}x; CPU time "
+            f"{results[kind]['torch_cpu_ms']:.1f} -> {results[kind]['swapped_cpu_ms']:.1f} ms, {results[kind]['speedup_cpu_time']:.2f}x)")
     return {"pipeline": pipeline, "steps": steps.describe(), "device": device, "rounds": rounds, "kernels": {n: a.describe() for n, a in artifacts.items()},
             "kernel_checks": checks, "results": results, "tolerance": {"atol": atol, "rtol": rtol}}
 
