@@ -103,7 +103,9 @@ def command_profile(args: dict[str, Any]) -> dict[str, Any]:
 
 def command_swap(args: dict[str, Any]) -> dict[str, Any]:
     from ..kernels.commands import swap_command
-    return swap_command("aovift", args)
+    return swap_command("aovift", {"options": args["options"], "kernels": args["kernels"], "runs": args["runs"], "language": args["language"],
+                                   "seeds": args["seeds"], "rounds": args["rounds"], "atol": args["atol"], "rtol": args["rtol"],
+                                   "device": args["device"]})
 
 
 _MICROSCOPE = Argument("microscope", "object", {}, "Microscope fields over the defaults (docs/aovift.md)")
