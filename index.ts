@@ -14,13 +14,11 @@ import type { StructuredToolInterface } from "@langchain/core/tools";
 import type { KernelEvolvePlugin } from "./core/plugin.js";
 import type { KernelSpec } from "./core/spec.js";
 import type { CandidateSource, EvaluationOptions, EvaluationResult } from "./core/protocol.js";
-import type { Operator, SelectionPolicy } from "./core/types.js";
 import type { ModelConfig } from "./agents/models.js";
 import type { OptimizeResult } from "./graphs/evolve/optimize.js";
 import { streamEvents, type EventStream } from "./graphs/evolve/event-stream.js";
 import type { OptimizeEvent } from "./graphs/evolve/events.js";
-import type { SeedKernel } from "./graphs/evolve/seeds.js";
-import type { ChatEvent, ChatTurn } from "./graphs/chat.js";
+import type { ChatTurn } from "./graphs/chat.js";
 import { UserError } from "./core/errors.js";
 import {
   asKernelEvolveError,
@@ -33,8 +31,8 @@ import {
   startRun,
   type Composition,
   type KernelActionService,
-  type KernelActionServiceOptions,
-  type RunSettingsRequest,
+  type KernelChatOptions,
+  type RunRequest,
   type SlashResult,
 } from "./app/index.js";
 
@@ -83,18 +81,7 @@ export async function createComposition(options: EnvironmentOptions = {}): Promi
 }
 
 /** What optimize() takes: a spec, optional ids or objects for the parts, and the run's settings. */
-export interface OptimizeRequest extends EnvironmentOptions, RunSettingsRequest {
-  /** A spec id, a spec file path, or a spec object. */
-  spec: string | KernelSpec;
-  /** Platform id (default cpu). */
-  platform?: string;
-  /** Operator id ('autotune', 'llm' or a plugin's) or an operator object. */
-  operator?: string | Operator;
-  /** Policy id or object (default greedy). */
-  policy?: string | SelectionPolicy;
-  /** Seed kernels; default those of seeds/kernels for the spec and platform. */
-  seeds?: SeedKernel[];
-  runId?: string;
+export interface OptimizeRequest extends EnvironmentOptions, Omit<RunRequest, "metadata"> {
   /** Called with every event, as well as the async iterator. */
   onEvent?: (event: OptimizeEvent) => void;
   signal?: AbortSignal;
@@ -154,17 +141,9 @@ export async function evaluate(request: EvaluateRequest): Promise<EvaluationResu
 }
 
 /** What createChatSession() takes. */
-export interface ChatSessionRequest extends Omit<EnvironmentOptions, "model"> {
+export interface ChatSessionRequest extends Omit<EnvironmentOptions, "model">, Pick<KernelChatOptions, "threadId" | "checkpointPath" | "onEvent" | "runs" | "systemPrompt"> {
   /** A tool-calling chat model (e.g. ChatOpenAI); without one, use `command()` and `callTool()`. */
   model?: BaseChatModel;
-  /** Conversation id; reusing it continues the conversation. */
-  threadId?: string;
-  /** SQLite file of conversations; default <runsDirectory>/chat/threads.sqlite. */
-  checkpointPath?: string;
-  onEvent?: (event: ChatEvent) => void;
-  /** Defaults of runs the chat starts (budget, evaluation options). */
-  runs?: KernelActionServiceOptions;
-  systemPrompt?: string;
 }
 
 /** A chat with KernelEvolve. */

@@ -26,7 +26,7 @@ export interface KernelChatOptions {
   checkpointPath?: string;
   /** Receives tool calls, tool results, replies and the events of runs started in the chat. */
   onEvent?: (event: ChatEvent) => void;
-  /** Budget and evaluation defaults of runs started in the chat. */
+  /** Evaluation options of runs started in the chat (the budget default is DEFAULT_BUDGET, as for every run). */
   runs?: KernelActionServiceOptions;
   systemPrompt?: string;
   /** The model's name, for /model. */
