@@ -29,12 +29,12 @@ say() { echo "[$(elapsed)s] $*" | tee -a "$LOG"; }
 DEVICE="${DEVICE:-$("$PY" -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")' 2>/dev/null || echo cpu)}"
 if [ "$DEVICE" = "cuda" ]; then
   PLATFORM=triton; EXT=py
-  AOVIFT_OPTIONS="${AOVIFT_OPTIONS:-{\"batch\": 32}}"
-  EXFM_OPTIONS="${EXFM_OPTIONS:-{\"target\": \"fm\", \"batch\": 4096, \"examples\": 32768}}"
+  [ -n "${AOVIFT_OPTIONS:-}" ] || AOVIFT_OPTIONS='{"batch": 32}'
+  [ -n "${EXFM_OPTIONS:-}" ] || EXFM_OPTIONS='{"target": "fm", "batch": 4096, "examples": 32768}'
 else
   PLATFORM=cpu; EXT=cpp
-  AOVIFT_OPTIONS="${AOVIFT_OPTIONS:-{\"batch\": 8}}"
-  EXFM_OPTIONS="${EXFM_OPTIONS:-{\"target\": \"fm\", \"batch\": 1024, \"examples\": 8192}}"
+  [ -n "${AOVIFT_OPTIONS:-}" ] || AOVIFT_OPTIONS='{"batch": 8}'
+  [ -n "${EXFM_OPTIONS:-}" ] || EXFM_OPTIONS='{"target": "fm", "batch": 1024, "examples": 8192}'
 fi
 { echo "device $DEVICE platform $PLATFORM python $PY"; date -u +%FT%TZ; git rev-parse HEAD 2>/dev/null || cat COMMIT 2>/dev/null
   command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
@@ -45,9 +45,10 @@ say "device $DEVICE, kernels for the $PLATFORM platform"
 # 1. Profile.
 for pipeline in aovift exfm; do
   options="$AOVIFT_OPTIONS"; [ "$pipeline" = exfm ] && options="$EXFM_OPTIONS"
-  "$PY" -m pipelines.kernels profile --args-json "{\"pipeline\": \"$pipeline\", \"device\": \"$DEVICE\", \"out_dir\": \"$OUT/specs\", \"options\": $options, \"top\": 8, \"min_share\": 0.0}" \
+  "$PY" -m pipelines.kernels profile --args-json "{\"pipeline\": \"$pipeline\", \"device\": \"$DEVICE\", \"out_dir\": \"$OUT/specs\", \"options\": $options, \"top\": 12, \"min_share\": 0.0}" \
     > "$OUT/profile-$pipeline.json" 2>>"$LOG"
-  say "profile $pipeline exit $?: $("$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); print(", ".join(f"{e["operator"]} {e["share"]:.0%} -> {e.get("spec_id","-")}" for e in r.get("hot_operators", [])))' "$OUT/profile-$pipeline.json" 2>&1 | tail -1)"
+  code=$?
+  say "profile $pipeline exit $code: $("$PY" -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r.get("error") or ", ".join("%s %.0f%% -> %s" % (e["operator"], 100 * e["share"], e.get("spec_id", "-")) for e in r.get("hot_operators", [])))' "$OUT/profile-$pipeline.json" 2>&1 | tail -1)"
 done
 
 # Swappable operators whose spec was written with seeds for this platform: "op spec_id" lines.

@@ -85,7 +85,27 @@ def _bench(arguments: dict[str, Any]) -> dict[str, Any]:
         os.makedirs(os.path.dirname(os.path.abspath(arguments["out"])), exist_ok=True)
         with open(arguments["out"], "w") as handle:
             json.dump(result, handle, indent=1)
+    if arguments["markdown"]:
+        with open(arguments["markdown"], "w") as handle:
+            handle.write(markdown_table(result) + "\n")
     return result
+
+
+def markdown_table(result: dict[str, Any]) -> str:
+    """The bench result as a markdown table: per pipeline and step, wall and CPU time before/after and the output check."""
+    machine = result["machine"]
+    lines = [f"machine: {machine.get('gpu') or machine['cpu']}, {machine['cores']} cores, torch {machine['torch']} with {machine['torch_threads']} "
+             f"thread(s), load average {', '.join(f'{value:.1f}' for value in machine.get('load_average') or [])}",
+             "",
+             "| pipeline | step | wall ms torch -> swapped (median) | speed-up | CPU ms torch -> swapped (median) | speed-up | outputs match (max abs diff) | swapped ops in the step |",
+             "|---|---|---|---|---|---|---|---|"]
+    for run in result["runs"]:
+        for kind, item in run["results"].items():
+            check = item["check"]
+            lines.append(f"| {run['pipeline']} | {kind} | {item['torch_ms']:.1f} -> {item['swapped_ms']:.1f} | {item['speedup']:.2f}x | "
+                         f"{item['torch_cpu_ms']:.1f} -> {item['swapped_cpu_ms']:.1f} | {item['speedup_cpu_time']:.2f}x | "
+                         f"{check['outputs_match']} ({check['max_abs_difference']:.2g}) | {', '.join(item['swapped_ops_in_step']) or 'none'} |")
+    return "\n".join(lines)
 
 
 _COMMON = (
@@ -125,6 +145,7 @@ COMMANDS: tuple[Command, ...] = (
         Argument("pipelines", "list[str]", ["aovift", "exfm"], "pipelines to run"),
         Argument("options", "object", {}, "per pipeline step options, e.g. {\"exfm\": {\"target\": \"fm\"}}"),
         Argument("out", "str", "", "JSON file for the results"),
+        Argument("markdown", "str", "", "markdown file for the summary table"),
         *_COMMON)),
 )
 
