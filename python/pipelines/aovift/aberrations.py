@@ -59,6 +59,16 @@ def sample_aberrations(count: int, simulation: Simulation, generator: torch.Gene
         live[:, position[second]] = magnitude * torch.sin(angle)
     signs = torch.where(torch.rand(count, len(LIVE_MODES), generator=generator) < 0.5, -1.0, 1.0)
     amplitude = simulation.min_rms_um + torch.rand(count, 1, generator=generator) * (simulation.max_rms_um - simulation.min_rms_um)
+    if simulation.modes:
+        # Only the chosen modes are aberrated: the others are dropped and the total RMS renormalised to the drawn one.
+        keep = torch.tensor([mode in simulation.modes for mode in LIVE_MODES])
+        live = live * keep
+        live = live / torch.linalg.vector_norm(live, dim=1, keepdim=True).clamp_min(1e-12)
+        empty = live.abs().sum(dim=1) == 0
+        if empty.any():  # all weight was on dropped modes: put it on a random chosen mode
+            chosen = torch.tensor([LIVE_MODES.index(mode) for mode in simulation.modes])
+            pick = chosen[torch.randint(0, chosen.numel(), (int(empty.sum()),), generator=generator)]
+            live[empty.nonzero().flatten(), pick] = 1.0
     coefficients = torch.zeros(count, NUM_MODES)
     coefficients[:, list(LIVE_MODES)] = live * signs * amplitude
     return coefficients

@@ -13,7 +13,7 @@ from ..command_line import REQUIRED, Argument, Command, log
 from ..command_line import main as run_command_line
 from ..kernels.commands import SWAP_ARGUMENTS
 from .config import ConfigError, microscope_from, simulation_from, to_dict
-from .correction import correction_loop
+from .correction import Mirror, correction_loop
 from .dataset import Imager, load_dataset, simulate
 from .metrics import evaluate_predictions
 from .models import model_input_kind, model_spec
@@ -90,7 +90,8 @@ def command_correct(args: dict[str, Any]) -> dict[str, Any]:
         inputs = imager.embedder(volumes) if kind == "embeddings" else volumes
         return predict(model, inputs, checkpoint["target_scale"])
 
-    result = correction_loop(predictor, initial, imager, args["iterations"], args["gain"], seed + 1, log=log)
+    mirror = Mirror(args["mirror_max_mode"], args["mirror_calibration_error"], seed)
+    result = correction_loop(predictor, initial, imager, args["iterations"], args["gain"], seed + 1, log=log, mirror=mirror)
     return {"model": checkpoint["summary"]["model"], **result}
 
 
@@ -144,6 +145,8 @@ COMMANDS: tuple[Command, ...] = (
         Argument("samples", "int", 64, "aberrations to correct", minimum=1),
         Argument("seed", "int", 1000, "random seed"),
         Argument("iterations", "int", 3, "correction rounds", minimum=1),
+        Argument("mirror_max_mode", "int", 14, "highest ANSI mode the deformable mirror reproduces (higher ones stay: fitting error)", minimum=0),
+        Argument("mirror_calibration_error", "float", 0.0, "relative error (std) of each reproduced mode, fixed per mirror", minimum=0.0),
         Argument("gain", "float", 1.0, "mirror update = gain x prediction"),
         _SIMULATION)),
     Command("profile", "Profile a model's forward pass and write kernel specs for its hottest operators.", command_profile, (

@@ -70,10 +70,18 @@ class Simulation:
     read_noise_counts: float = 40.0
     electrons_per_count: float = 0.22
     offset_counts: float = 100.0
+    # ANSI modes that may be aberrated; empty means every live mode (zernike.LIVE_MODES).
+    modes: tuple[int, ...] = ()
+    # Photons per bead drawn uniformly in [min, max] (False) or log-uniformly (True, for a wide low-photon range).
+    log_photons: bool = False
 
     def validate(self, where: str = "simulation") -> None:
         """Checks ranges of every field."""
+        from .zernike import LIVE_MODES
         self.distributions = tuple(self.distributions)
+        self.modes = tuple(int(mode) for mode in self.modes)
+        require(set(self.modes) <= set(LIVE_MODES) and len(set(self.modes)) == len(self.modes),
+                f"{where}.modes must be distinct live ANSI modes from {list(LIVE_MODES)} (piston, tip, tilt, defocus are fixed)")
         known = {"single", "powerlaw", "dirichlet", "bimodal"}
         require(len(self.distributions) > 0 and set(self.distributions) <= known,
                 f"{where}.distributions must be a non-empty subset of {sorted(known)}")

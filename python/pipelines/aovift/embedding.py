@@ -11,7 +11,7 @@ from torch.profiler import record_function
 
 from .imaging import lateral_tukey, tukey
 from .psf import PsfGenerator
-from .unwrap import unwrap_phase
+from .unwrap import unwrap_phase, wrap
 from .zernike import NUM_MODES
 
 # kz bands of the reference sampling (64 axial voxels of 0.2 um): offsets [0, 5) and [5, 10) from the centre.
@@ -20,6 +20,9 @@ BAND_EDGES_CYCLES_PER_UM = (5 / (64 * 0.2), 10 / (64 * 0.2))
 # (phase pi) between 0.8% and 1.5% of the peak, so the support is cut a little higher.
 MASK_THRESHOLD = 1.5e-2
 AMPLITUDE_FLOOR = 0.01
+# How the OTF phase is unwrapped (see FourierEmbedder): "modulo-pi" (default) or "full" (the first version, kept
+# for the comparison in docs/aovift.md).
+PHASE_MODES = ("modulo-pi", "full")
 
 
 def otf(volumes: torch.Tensor) -> torch.Tensor:
@@ -62,11 +65,36 @@ def find_beads(volumes: torch.Tensor, threshold: float = 0.3, max_beads: int = 1
     return deltas.reshape(volumes.shape)
 
 
+def unwrapped_phase(transfer: torch.Tensor, mask: torch.Tensor, mode: str = "modulo-pi", iterations: int = 60) -> torch.Tensor:
+    """Unwrapped phase of OTF planes (..., H, W) inside `mask`.
+
+    "full" unwraps angle(OTF). The OTF of an aberrated widefield PSF changes sign across its zero crossings
+    (contrast reversal), which is a phase jump of exactly pi whose direction (+pi or -pi) is decided by
+    noise; on the kz = 0 plane of an even mode (astigmatism, quadrafoil) the OTF is real, so that plane is
+    nothing but such jumps and the unwrapped result differs by multiples of 2*pi between +a and -a.
+    "modulo-pi" unwraps the doubled angle, angle(OTF**2), and halves it: sign reversals vanish (2*pi = 0),
+    the result is continuous through them, and conjugating the OTF negates it exactly. Flipping the sign of
+    an even mode conjugates the OTF (PSF(-a)(r, z) = PSF(+a)(r, -z) and the PSF is centrosymmetric in r), and
+    flipping an odd mode conjugates the kz = 0 plane, so the phase planes carry the sign of every mode
+    antisymmetrically. The information given up is the sign of the OTF itself, whose magnitude is in the
+    amplitude planes.
+    """
+    if mode not in PHASE_MODES:
+        raise ValueError(f"phase mode must be one of {PHASE_MODES}, got '{mode}'")
+    angle = torch.angle(transfer)
+    if mode == "full":
+        return unwrap_phase(angle, mask, iterations=iterations)
+    return unwrap_phase(wrap(2 * angle), mask, iterations=iterations) / 2
+
+
 class FourierEmbedder:
     """Turns preprocessed volumes into (B, 6, size, size) embeddings: 3 amplitude-ratio planes, then 3 phase planes."""
 
     def __init__(self, microscope: Microscope, device: str | torch.device = "cpu", unwrap_iterations: int = 60,
-                 mask_threshold: float = MASK_THRESHOLD):
+                 mask_threshold: float = MASK_THRESHOLD, phase_mode: str = "modulo-pi"):
+        if phase_mode not in PHASE_MODES:
+            raise ValueError(f"phase_mode must be one of {PHASE_MODES}, got '{phase_mode}'")
+        self.phase_mode = phase_mode
         self.microscope = microscope
         self.device = torch.device(device)
         self.unwrap_iterations = unwrap_iterations
@@ -118,7 +146,7 @@ class FourierEmbedder:
         first, second = self.bands
         slices = slice(centre, centre + second)
         with record_function("aovift.embedding.unwrap"):
-            phase = unwrap_phase(torch.angle(transfer[:, slices]), mask[slices], iterations=self.unwrap_iterations)
+            phase = unwrapped_phase(transfer[:, slices], mask[slices], self.phase_mode, self.unwrap_iterations)
         amplitude_planes = [ratio[:, centre], ratio[:, centre:centre + first].mean(1), ratio[:, centre + first:centre + second].mean(1)]
         phase_planes = [phase[:, 0], phase[:, :first].mean(1), phase[:, first:second].mean(1)]
         return torch.stack(amplitude_planes + phase_planes, dim=1)

@@ -22,7 +22,11 @@ def place_beads(count: int, microscope: Microscope, simulation: Simulation, gene
         x = torch.round(size / 2 + r * torch.cos(angle))
         low, high = round(size * 10 / 64), round(size * 54 / 64)
         z = torch.randint(low, high + 1, (beads,), generator=generator).to(torch.float32)
-        photons = simulation.min_photons + torch.rand(beads, generator=generator) * (simulation.max_photons - simulation.min_photons)
+        fraction = torch.rand(beads, generator=generator)
+        if simulation.log_photons:
+            photons = simulation.min_photons * (simulation.max_photons / simulation.min_photons) ** fraction
+        else:
+            photons = simulation.min_photons + fraction * (simulation.max_photons - simulation.min_photons)
         samples.append(torch.stack([z, y.clamp(0, size - 1), x.clamp(0, size - 1), photons], dim=1))
     return samples
 

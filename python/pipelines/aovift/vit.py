@@ -24,10 +24,20 @@ class VitConfig:
     mlp_ratio: int = 4
     radial_frequencies: int = 16
     outputs: int = NUM_MODES
+    # Input planes the model reads (indices into its input); empty: all of them. The amplitude-only ablation
+    # reads (0, 1, 2) of the 6-plane embedding, so it takes the same input as the full model.
+    select: tuple[int, ...] = ()
+    # Read-out of the last stage's tokens: "mean" pools them (the first version), "flatten" concatenates them
+    # (position-aware) before the linear head; see AOViFT.
+    head: str = "mean"
 
     def validate(self, where: str = "model") -> None:
         """Checks that patches tile the planes and heads divide each stage's width."""
         self.patches, self.blocks, self.heads = tuple(self.patches), tuple(self.blocks), tuple(self.heads)
+        self.select = tuple(int(index) for index in self.select)
+        require(self.head in ("mean", "flatten"), f"{where}.head must be 'mean' or 'flatten', got '{self.head}'")
+        require(not self.select or len(self.select) == self.planes,
+                f"{where}: select lists {len(self.select)} planes but planes is {self.planes}")
         require(len(self.patches) == len(self.blocks) == len(self.heads) >= 1,
                 f"{where}: patches, blocks and heads need one entry per stage")
         for patch, heads in zip(self.patches, self.heads):
@@ -125,18 +135,27 @@ class AOViFT(nn.Module):
         self.config = config
         self.stages = nn.ModuleList(Stage(config, index) for index in range(len(config.patches)))
         last = config.patches[-1] ** 2
-        self.head = nn.Linear(last, config.outputs)
+        tokens = config.planes * (config.image_size // config.patches[-1]) ** 2
+        # Mean pooling cancels patterns whose sign changes with the k-space angle (cos 2 theta for astigmatism,
+        # cos 4 theta for quadrafoil) unless the blocks first multiply content by position; a flattened read-out
+        # weighs each token by where it is, as a linear fit on the embedding does.
+        self.head = nn.Linear(last * tokens if config.head == "flatten" else last, config.outputs)
 
     def forward(self, planes: torch.Tensor) -> torch.Tensor:
+        if self.config.select:
+            planes = planes[:, list(self.config.select)]
         tokens = planes
         for stage in self.stages:
             planes, tokens = stage(planes)
-        return self.head(tokens.mean(dim=1))
+        pooled = tokens.flatten(1) if self.config.head == "flatten" else tokens.mean(dim=1)
+        return self.head(pooled)
 
 
 def describe(config: VitConfig) -> str:
     """One-line description, e.g. 'AOViFT p16-8 blocks 1-1 heads 4-2'."""
     join = lambda values: "-".join(str(value) for value in values)  # noqa: E731
-    return f"AOViFT p{join(config.patches)} blocks {join(config.blocks)} heads {join(config.heads)} (tokens {'/'.join(str(config.planes * (config.image_size // p) ** 2) for p in config.patches)})"
+    extra = f" planes {join(config.select)}" if config.select else ""
+    extra += " flatten-head" if config.head == "flatten" else ""
+    return f"AOViFT{extra} p{join(config.patches)} blocks {join(config.blocks)} heads {join(config.heads)} (tokens {'/'.join(str(config.planes * (config.image_size // p) ** 2) for p in config.patches)})"
 
 
