@@ -19,6 +19,8 @@ const allowed: Record<string, string[]> = {
   cli: [...below, "app", "cli"],
   bench: [...below, "app", "bench"],
   "index.ts": [...below, "app"],
+  // The TypeScript/Python contract files are generated from core's zod schemas and nothing else.
+  contract: ["core"],
 };
 const entryPoints = ["cli", "bench", "index.ts"];
 
