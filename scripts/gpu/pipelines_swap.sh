@@ -3,15 +3,15 @@
 #   1. profile the AOViFT and ExFM training and inference steps on DEVICE; specs of the hottest measured operators,
 #      with their seed kernels, go to $OUT/specs (python -m pipelines.kernels profile);
 #   2. `kernelevolve optimize <spec> --specs-dir $OUT/specs --platform <triton|cpu>` (offline autotune, no model) on
-#      each swappable operator's spec that has seeds for the platform, best kernel -> $OUT/kernels/<op>.<py|cpp>;
+#      each swappable operator measured hot whose spec has seeds for the platform, best kernel -> $OUT/kernels/<op>.<py|cpp>;
 #      an operator whose run fails (or with SKIP_OPTIMIZE=1, or no node) falls back to its seed baseline, said so in
 #      $OUT/kernels/sources.json;
 #   3. swap those kernels into both pipelines' steps (torch custom operators), check the step outputs against the
 #      torch ops and time each step before/after in alternating rounds: $OUT/swap.json and $OUT/summary.md.
 # DEVICE: cuda when torch sees a GPU (kernels: Triton), else cpu (kernels: C++ of the cpu platform ABI).
 # On the GPU host (python3 with torch + triton, Node from .carry via scripts/gpu/unpack.sh):
-#   OUT=$OUT bash scripts/gpu/pipelines_swap.sh            # ~5-7 minutes on one H100
-# Knobs: OPT_BUDGET (4), OPT_TIME (60s per spec), ROUNDS (10), DEADLINE_S (420: no optimize run starts after it),
+#   OUT=$OUT bash scripts/gpu/pipelines_swap.sh            # ~5-7 minutes on one H100 (4.3 min on the 2-core CPU, small sizes)
+# Knobs: OPT_BUDGET (4), OPT_TIME (45s per spec), ROUNDS (10), DEADLINE_S (300: no optimize run starts after it),
 #   AOVIFT_OPTIONS / EXFM_OPTIONS (JSON step options), SKIP_OPTIMIZE=1.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -81,9 +81,9 @@ export KERNELEVOLVE_RUNS="$OUT/runs" KERNELEVOLVE_PYTHON="$PY"
 echo "{}" > "$OUT/kernels/sources.json"
 while read -r op spec; do
   [ -n "$op" ] || continue
-  if [ "$NODE_OK" = 1 ] && [ "$(elapsed)" -lt "${DEADLINE_S:-420}" ]; then
-    timeout 200 node bin/kernelevolve.js optimize "$spec" --specs-dir "$OUT/specs" --platform "$PLATFORM" --budget "${OPT_BUDGET:-4}" \
-      --time "${OPT_TIME:-60s}" --size small --size profiled --min-time-ms 50 > "$OUT/runs/optimize-$spec.txt" 2>&1
+  if [ "$NODE_OK" = 1 ] && [ "$(elapsed)" -lt "${DEADLINE_S:-300}" ]; then
+    timeout 120 node bin/kernelevolve.js optimize "$spec" --specs-dir "$OUT/specs" --platform "$PLATFORM" --budget "${OPT_BUDGET:-4}" \
+      --time "${OPT_TIME:-45s}" --size small --size profiled --min-time-ms 50 > "$OUT/runs/optimize-$spec.txt" 2>&1
     code=$?
     run=$(sed -n 's/^run \([^:]*\): .*/\1/p' "$OUT/runs/optimize-$spec.txt" | head -1)
     best=$(grep -o 'best kernel: .*' "$OUT/runs/optimize-$spec.txt" | tail -1)
