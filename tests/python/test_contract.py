@@ -141,3 +141,67 @@ def test_options_parse_like_zod_and_integral_floats_become_ints():
     with pytest.raises(BadRequest) as raised:
         parse_options({"trials": "3"}, "--options")
     assert raised.value.path == "--options.trials"
+
+
+def test_the_subset_validator_agrees_with_jsonschema_on_every_shared_case():
+    """Hosts without python jsonschema (the GPU image) validate with schemas.py's subset validator: same fields, same defaults."""
+    from kernelevolve_runtime.contract import schemas
+
+    pytest.importorskip("jsonschema")
+    runs = [("spec", "KernelSpec", case["spec"]) for case in CASES["specs"]]
+    runs += [("protocol", "RuntimeRequest", case["request"]) for case in CASES["requests"]]
+    for document, definition, value in runs:
+        outcomes = []
+        for use_library in (True, False):
+            try:
+                outcomes.append(("ok", schemas.check(document, definition, value, use_library=use_library)))
+            except schemas.ContractError as error:
+                outcomes.append(("error", error.path))
+        assert outcomes[0] == outcomes[1], (definition, value)
+    for spec in load_seed_specs().values():
+        assert schemas.check("spec", "KernelSpec", spec, use_library=False) == schemas.check("spec", "KernelSpec", spec)
+
+
+def test_the_generated_schemas_use_only_keywords_the_subset_validator_knows():
+    from kernelevolve_runtime.contract import schemas
+
+    def keywords(node, found):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                found.add(key)
+                if key in ("properties", "definitions"):
+                    for child in value.values():
+                        keywords(child, found)
+                elif key != "default":
+                    keywords(value, found)
+        elif isinstance(node, list):
+            for item in node:
+                keywords(item, found)
+        return found
+
+    for name in ("spec", "protocol"):
+        unknown = keywords(schemas.schema_document(name), set()) - schemas.SUBSET_KEYWORDS - schemas.ANNOTATIONS
+        assert not unknown, f"{name}.schema.json uses {sorted(unknown)}: teach schemas._subset_error them"
+
+
+def test_without_jsonschema_the_runtime_still_validates(tmp_path):
+    """As on the GPU hosts: python jsonschema cannot be imported."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; sys.modules['jsonschema'] = None\n"
+        "from kernelevolve_runtime.contract import schemas\n"
+        "from kernelevolve_runtime.contract.spec_files import load_seed_specs\n"
+        "from kernelevolve_runtime.protocol import BadRequest, parse_request\n"
+        "assert schemas.Draft7Validator is None and len(load_seed_specs()) > 10\n"
+        "try:\n"
+        "    parse_request({'id': 'a', 'method': 'evaluate', 'params': {'spec': {}, 'platform': 'cpu',\n"
+        "                   'candidate': {'language': 'cpp', 'source': 'x'}, 'options': {'trials': 0}}})\n"
+        "except BadRequest as error:\n"
+        "    print(error.path)\n"
+    )
+    environment = {**os.environ, "PYTHONPATH": os.path.join(ROOT, "python")}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "params.options.trials"
