@@ -1,10 +1,10 @@
 import { UserError } from "../core/errors.js";
 import type { KernelSpec } from "../core/spec.js";
 import type { Operator, Platform } from "../core/types.js";
-import { createAutotuneOperator } from "../agents/autotune-operator.js";
 import { createLlmOperator } from "../agents/llm-operator-factory.js";
 import type { ModelConfig } from "../agents/models.js";
-import { seedTemplates, type SeedKernel } from "../graphs/evolve/seeds.js";
+import { autotuneOperatorFor } from "../graphs/evolve/optimize.js";
+import type { SeedKernel } from "../graphs/evolve/seeds.js";
 
 /** What a run must give an operator; the run assembly asks these instead of comparing operator ids. */
 export interface OperatorCapabilities {
@@ -43,13 +43,7 @@ export function builtinOperators(options: { root: string; model?: ModelConfig })
       description: "Offline: tunes the parameters of the spec's template seed kernels (no model needed)",
       // It writes no prompt, so nothing is retrieved for it.
       capabilities: { retrieval: false, model: false },
-      create: ({ spec, platform, seeds }) => {
-        const templates = seedTemplates(seeds);
-        if (!templates.length) {
-          throw new UserError("no_template", `spec '${spec.id}' has no template seed kernel for platform '${platform.id}', so the autotune operator has nothing to tune; use the llm operator with a model`);
-        }
-        return createAutotuneOperator({ templates });
-      },
+      create: ({ spec, platform, seeds }) => autotuneOperatorFor(seeds, spec.id, platform.id),
     },
     {
       id: "llm",

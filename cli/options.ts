@@ -132,7 +132,8 @@ export function parseCommandLine<T extends OptionTable>(argv: string[], table: T
     const checked = spec.schema.safeParse(value);
     if (!checked.success) {
       if (value === undefined) throw new UserError("bad_usage", `--${flagName} is required\n${usage.trim()}`);
-      throw new UserError("bad_usage", `--${flagName}: ${checked.error.issues.map((issue) => issue.message).join("; ")}`);
+      const given = Array.isArray(raw) ? raw.join(", ") : String(raw);
+      throw new UserError("bad_usage", `--${flagName} expects ${spec.expects ?? checked.error.issues.map((issue) => issue.message).join("; ")}, got '${given}'`);
     }
     values[key] = checked.data;
   }

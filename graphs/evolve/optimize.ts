@@ -68,12 +68,13 @@ function resolvePolicy(policy: SelectionPolicy | string | undefined): SelectionP
   return typeof policy === "string" ? createPolicyRegistry().get(policy) : policy;
 }
 
-function defaultOperator(seeds: SeedKernel[], specId: string, platformId: string): Operator {
+/** The autotune operator over the seeds' templates; a spec without a template has nothing to tune. */
+export function autotuneOperatorFor(seeds: SeedKernel[], specId: string, platformId: string): Operator {
   const templates = seedTemplates(seeds);
   if (templates.length === 0) {
     throw new UserError(
       "no_template",
-      `spec '${specId}' has no template seed kernel for platform '${platformId}', so the offline autotune operator has nothing to tune; configure a model (--model) or add a template (docs/abi-cpu.md)`,
+      `spec '${specId}' has no template seed kernel for platform '${platformId}', so the offline autotune operator has nothing to tune; use the llm operator with a model (--model) or add a template (docs/abi-cpu.md)`,
     );
   }
   return createAutotuneOperator({ templates });
@@ -223,7 +224,8 @@ export async function optimize(options: OptimizeOptions): Promise<OptimizeResult
   if (unsupported.length) {
     throw new UserError("unsupported_language", `platform '${platform.id}' runs ${platform.languages.join(", ")}; seed(s) ${unsupported.map((seed) => `${seed.name} (${seed.language})`).join(", ")} do not fit`);
   }
-  const chosenOperator = operator ?? defaultOperator(seeds, spec.id, platform.id);
+  // Callers through app/ always pass the operator; the fallback serves direct use of the engine.
+  const chosenOperator = operator ?? autotuneOperatorFor(seeds, spec.id, platform.id);
   const chosenPolicy = resolvePolicy(policy);
   const id = runId ?? newRunId(spec.id);
   // The lock comes first, so no other process ever sees this run `running` without an owner.
@@ -330,7 +332,7 @@ async function resumeLocked(db: RunDatabase, lock: RunLock, options: ResumeOptio
       db.close();
       throw new UserError("operator_required", `run ${run.id} used operator '${run.operator}'; pass it (e.g. --model) to resume`);
     }
-    operator = defaultOperator(seeds, spec.id, run.platform);
+    operator = autotuneOperatorFor(seeds, spec.id, run.platform);
   }
   let policy = options.policy;
   if (!policy) {

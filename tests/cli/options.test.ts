@@ -40,6 +40,9 @@ describe("option tables", () => {
     expect(message(["--port", "70000"])).toBe("--port expects an integer from 0 to 65535, got '70000'");
     expect(message(["--ratio=-1"])).toBe("--ratio expects a positive number, got '-1'");
     expect(() => parse([])).toThrow(/^--path is required\nUsage: test/);
+    // A refinement (a check zod cannot describe) says what the table says the flag expects.
+    const refined = { mode: option(z.string().refine((text) => ["auto", "none"].includes(text)).default("auto").describe("Mode"), "MODE", { expects: "auto or none" }) };
+    expect(() => parseCommandLine(["--mode", "3"], refined, "u")).toThrow("--mode expects auto or none, got '3'");
     expect(() => parse(["--path", "p", "--nope"])).toThrow(/Unknown option '--nope'[\s\S]*Usage: test/);
     expect(() => parse(["--path", "p", "a", "b"])).toThrow(/^expected one thing, got 2/);
   });
