@@ -75,6 +75,9 @@ describe("exfm tools", () => {
     expect(ids.sort()).toEqual(["exfm-vm-dcn-cross", "exfm-vm-dot-interaction", "exfm-vm-embedding-bag-sum", "exfm-vm-mlp", "exfm-vm-multi-term-bce"]);
     const bag = loadSpecFile(profiled.spec_paths.find((path: string) => path.endsWith("embedding-bag-sum.yaml")));
     expect(bag.sizes.profiled.S).toBe(32 * 6);
+    // The specs of the operators measured hottest (swappable, seeded or generic) load under KernelSpecSchema too.
+    expect(profiled.operator_spec_paths.length).toBeGreaterThan(0);
+    for (const path of profiled.operator_spec_paths as string[]) expect(Object.keys(loadSpecFile(path).sizes).length).toBeGreaterThanOrEqual(2);
   });
 
   test("bad arguments are answered with the field to fix, not thrown", async () => {
