@@ -25,6 +25,9 @@ case "${1:-}" in
   sweep-b)  # the real-space inputs
     $SWEEP --train $D/train.pt --val $D/val.pt --presets cnn-tiny --lrs 1e-3 3e-3 --out $R/aovift-sweep.jsonl
     $SWEEP --train $D/train.pt --val $D/val.pt --presets vit-tiny-volume --lrs 3e-3 --out $R/aovift-sweep.jsonl ;;
+  main)  # the per-mode table's ViT at a larger budget (all 2000 samples, 8 epochs, 400 validation samples)
+    $PY -m pipelines.aovift.experiments sweep --threads 1 --epochs 8 --batch 32 --train $D/train.pt --val $D/val.pt \
+      --presets ${PRESETS:-vit-tiny} --lrs ${LRS:-3e-3} --checkpoints $D/main --out $R/aovift-main.jsonl ;;
   sweep-op)
     $SWEEP --train $D/op/train.pt --val $D/op/val.pt --presets vit-tiny --lrs 3e-3 --checkpoints $D/op/ckpt --out $R/aovift-operating-range.jsonl ;;
   correct)  # closed loop with the best default-range ViT: perfect mirror, lower gain, and a mirror with fitting error

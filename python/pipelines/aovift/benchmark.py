@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
                    "peak_memory_gib": torch.cuda.max_memory_allocated() / 2**30 if options.device.startswith("cuda") else None,
                    "final_train_loss": summary["history"][-1]["train_loss"],
                    "validation_residual_pv_waves": evaluation["residual_pv_waves"], "validation_mse_um2": evaluation["mse_um2"],
-                   "per_mode_mae_um": evaluation["per_mode_mae_um"]}
+                   "per_mode_mae_um": evaluation["per_mode_mae_um"], "per_mode_vs_zero": evaluation["per_mode_vs_zero"],
+                   "modes_beating_zero": evaluation["modes_beating_zero"], "worst_mode_ratio_to_zero": evaluation["worst_mode_ratio_to_zero"]}
             results["runs"].append(run)
             dump()
             log(f"{kind} seed {seed}: residual P-V mean {run['validation_residual_pv_waves']['mean']:.3f} waves")
