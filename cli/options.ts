@@ -147,6 +147,7 @@ export function parseCommandLine<T extends OptionTable>(argv: string[], table: T
 
 /** Flags several commands share, declared once. */
 export const COMMON_OPTIONS = {
+  jsonEvents: option(z.boolean().default(false).describe("One JSON event per line instead of the progress display")),
   json: option(z.boolean().default(false).describe("One JSON object per line instead of the text display")),
   specsDir: option(z.array(z.string().min(1)).default([]).describe("Also search this folder for spec ids (repeatable)"), "DIR"),
   queue: option(z.string().min(1).optional().describe("Evaluate through the fleet at this Redis (kernelevolve worker; docs/fleet.md)"), "URL"),

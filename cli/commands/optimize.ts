@@ -16,7 +16,7 @@ export const OPTIMIZE_OPTIONS = {
   specsDir: COMMON_OPTIONS.specsDir,
   queue: COMMON_OPTIONS.queue,
   tag: COMMON_OPTIONS.tag,
-  json: COMMON_OPTIONS.json,
+  json: COMMON_OPTIONS.jsonEvents,
 };
 
 const usage = `

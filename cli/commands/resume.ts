@@ -11,7 +11,7 @@ const options = {
   baseUrl: option(ModelOptionsSchema.shape.baseUrl.describe("Endpoint of that model"), "URL"),
   queue: option(COMMON_OPTIONS.queue.schema.describe("Evaluate through the fleet at this Redis (default: the fleet the run used, if any)"), "URL"),
   tag: COMMON_OPTIONS.tag,
-  json: COMMON_OPTIONS.json,
+  json: COMMON_OPTIONS.jsonEvents,
 };
 
 const usage = `
