@@ -116,7 +116,7 @@ print(json.dumps(kernels))
 PYEOF
 )
 say "kernels: $KERNELS"
-"$PY" -m pipelines.kernels bench --args-json "{\"device\": \"$DEVICE\", \"language\": \"none\", \"kernels\": $KERNELS, \"rounds\": ${ROUNDS:-10}, \"options\": {\"aovift\": $AOVIFT_OPTIONS, \"exfm\": $EXFM_OPTIONS}, \"out\": \"$OUT/swap.json\"}" \
+"$PY" -m pipelines.kernels bench --args-json "{\"device\": \"$DEVICE\", \"language\": \"none\", \"kernels\": $KERNELS, \"rounds\": ${ROUNDS:-10}, \"skip_failing\": true, \"options\": {\"aovift\": $AOVIFT_OPTIONS, \"exfm\": $EXFM_OPTIONS}, \"out\": \"$OUT/swap.json\"}" \
   > "$OUT/bench.out" 2>>"$LOG"
 say "bench exit $?"
 "$PY" - "$OUT" <<'PYEOF' | tee "$OUT/summary.md"
@@ -134,6 +134,9 @@ for run in result["runs"]:
         print(f"| {run['pipeline']} | {kind} | {item['torch_ms']:.2f} | {item['swapped_ms']:.2f} | {item['speedup']:.2f}x | "
               f"{check['outputs_match']} ({check['max_abs_difference']:.2g}) | {', '.join(item['swapped_ops_in_step']) or '-'} |")
 print()
+for run in result["runs"]:
+    for op, why in run.get("refused", {}).items():
+        print(f"- {op}: REFUSED, left as torch: {why[:300]}")
 for op, source in sorted(sources.items()):
     print(f"- {op}: {source.get('from')} {source.get('run', source.get('path', ''))} {source.get('line', '')}")
 PYEOF

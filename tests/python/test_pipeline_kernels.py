@@ -9,7 +9,7 @@ import yaml
 
 from pipelines.aovift.spec_writer import to_yaml
 from pipelines.kernels import swap
-from pipelines.kernels.__main__ import main
+from pipelines.kernels.commands import main
 from pipelines.kernels.artifacts import load_artifact
 from pipelines.kernels.bench import compare_outputs, default_kernels
 from pipelines.kernels.profile import profile_steps
@@ -175,6 +175,19 @@ def test_a_wrong_kernel_forced_in_is_caught_by_the_step_output_check(tmp_path, e
     with swap.swapped({"exfm.dot_interaction": str(path)}, verify=False):
         after = exfm_steps.outputs("inference")
     assert not compare_outputs(before, after, atol=1e-5, rtol=1e-4)["outputs_match"]
+
+
+def test_bench_can_leave_a_failing_kernel_as_torch(tmp_path, kernels):
+    from pipelines.kernels.bench import swap_bench
+
+    wrong = tmp_path / "wrong.cpp"
+    wrong.write_text(WRONG_DOT)
+    paths = {"exfm.dot_interaction": str(wrong), "exfm.repeat_interleave": kernels["exfm.repeat_interleave"].path}
+    with pytest.raises(swap.SwapError):
+        swap_bench("exfm", paths, rounds=1, options=SMALL_EXFM)
+    result = swap_bench("exfm", paths, rounds=1, options=SMALL_EXFM, skip_failing=True)
+    assert set(result["refused"]) == {"exfm.dot_interaction"} and set(result["kernels"]) == {"exfm.repeat_interleave"}
+    assert all(item["check"]["outputs_match"] for item in result["results"].values())
 
 
 def test_custom_operators_have_fake_and_autograd_implementations(kernels):

@@ -17,7 +17,7 @@ from typing import Any, Dict
 import torch
 
 from . import swap
-from .artifacts import load_artifact
+from .artifacts import ArtifactError, load_artifact
 from .steps import build_steps
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -106,15 +106,32 @@ def _sync(device: str) -> None:
 
 
 def swap_bench(pipeline: str, kernels: Dict[str, str], rounds: int = 5, options: Dict[str, Any] | None = None,
-               atol: float = 1e-4, rtol: float = 1e-3, device: str = "cpu", log=None) -> Dict[str, Any]:
+               atol: float = 1e-4, rtol: float = 1e-3, device: str = "cpu", log=None, skip_failing: bool = False) -> Dict[str, Any]:
     """Checks and installs `kernels` (op name -> artifact path) for one pipeline, compares its step outputs with the
-    torch ops, and times each step kind before/after over alternating rounds; returns the figures."""
+    torch ops, and times each step kind before/after over alternating rounds; returns the figures. A kernel that cannot
+    be built or fails its check raises, or with `skip_failing` stays torch and is listed under `refused`."""
     log = log or (lambda message: None)
     options = dict(options or {})
     relevant = {name: path for name, path in kernels.items() if name.startswith(pipeline + ".")}
     if not relevant:
         raise ValueError(f"no kernel given for a {pipeline} operator; swappable: {', '.join(n for n in swap.ops() if n.startswith(pipeline))}")
-    artifacts = {name: load_artifact(path) for name, path in relevant.items()}
+    artifacts, refused = {}, {}
+    for name, path in relevant.items():
+        try:
+            artifact = load_artifact(path)
+            report = swap.check(name, artifact, device)
+            if not report["ok"]:
+                raise swap.SwapError(f"kernel {path} for {name} fails the check against the torch code: "
+                                     f"{[case for case in report['cases'] if not case.get('ok')][:2]}")
+            artifacts[name] = artifact
+        except (ArtifactError, swap.SwapError) as error:
+            if not skip_failing:
+                raise
+            refused[name] = str(error)[:2000]
+            log(f"{pipeline}: {name} left as torch: {str(error)[:300]}")
+    if not artifacts:
+        raise swap.SwapError(f"no {pipeline} kernel passed its check: {refused}")
+    relevant = {name: relevant[name] for name in artifacts}
     steps = build_steps(pipeline, device=device, **options)
     checks, results = {}, {}
     swap.uninstall()
@@ -157,7 +174,7 @@ def swap_bench(pipeline: str, kernels: Dict[str, str], rounds: int = 5, options:
         log(f"{pipeline} {kind}: {before_ms:.1f} ms -> {after_ms:.1f} ms ({before_ms / after_ms:.2f}x; CPU time "
             f"{results[kind]['torch_cpu_ms']:.1f} -> {results[kind]['swapped_cpu_ms']:.1f} ms, {results[kind]['speedup_cpu_time']:.2f}x)")
     return {"pipeline": pipeline, "steps": steps.describe(), "device": device, "rounds": rounds, "kernels": {n: a.describe() for n, a in artifacts.items()},
-            "kernel_checks": checks, "results": results, "tolerance": {"atol": atol, "rtol": rtol}}
+            "kernel_checks": checks, "refused": refused, "results": results, "tolerance": {"atol": atol, "rtol": rtol}}
 
 
 def machine() -> Dict[str, Any]:

@@ -148,7 +148,8 @@ def repeat_interleave_spec(spec_id: str, source: str, args: list) -> dict:
 # swap op -> (spec builder, seeds: [(platform, folder)] as a function of nothing)
 SWAP_SPECS = {
     "aovift.max_pool3d": (max_pool3d_spec, lambda: [("cpu", _seed_folder("cpu", "max-pool3d")), ("triton", _seed_folder("triton", "max-pool3d"))]),
-    "aovift.neumann_poisson": (neumann_poisson_spec, lambda: [("cpu", _seed_folder("cpu", "neumann-poisson"))]),
+    "aovift.neumann_poisson": (neumann_poisson_spec, lambda: [("cpu", _seed_folder("cpu", "neumann-poisson")),
+                                                              ("triton", _seed_folder("triton", "neumann-poisson"))]),
     "exfm.repeat_interleave": (repeat_interleave_spec, lambda: [("cpu", _seed_folder("cpu", "repeat-interleave")),
                                                                 ("triton", _seed_folder("triton", "repeat-interleave"))]),
     "exfm.dot_interaction": (dot_interaction_spec, lambda: [(platform, os.path.join(REPOSITORY_SEEDS, "kernels", platform, "dlrm-interaction"))

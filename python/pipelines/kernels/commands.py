@@ -78,7 +78,7 @@ def _bench(arguments: dict[str, Any]) -> dict[str, Any]:
     for pipeline in arguments["pipelines"]:
         options = (arguments["options"] or {}).get(pipeline, {})
         runs.append(swap_bench(pipeline, kernels, arguments["rounds"], options, arguments["atol"], arguments["rtol"], arguments["device"],
-                               log=lambda message: print(message, file=sys.stderr, flush=True)))
+                               log=lambda message: print(message, file=sys.stderr, flush=True), skip_failing=arguments["skip_failing"]))
     result = {"ok": all(item["check"]["outputs_match"] for run in runs for item in run["results"].values()), "machine": machine(),
               "seconds": round(time.time() - started, 1), "runs": runs}
     if arguments["out"]:
@@ -146,6 +146,7 @@ COMMANDS: tuple[Command, ...] = (
         Argument("options", "object", {}, "per pipeline step options, e.g. {\"exfm\": {\"target\": \"fm\"}}"),
         Argument("out", "str", "", "JSON file for the results"),
         Argument("markdown", "str", "", "markdown file for the summary table"),
+        Argument("skip_failing", "bool", False, "leave an operator whose kernel fails to build or to pass its check as torch (listed under refused) instead of stopping"),
         *_COMMON)),
 )
 
