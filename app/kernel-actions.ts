@@ -1,6 +1,7 @@
 import { basename } from "node:path";
 import { UserError } from "../core/errors.js";
 import type { EvaluationOptions } from "../core/protocol.js";
+import { representativeSizes } from "../core/spec-sizes.js";
 import type { KernelActions, StartOptimizationInput } from "../tools/kernel-tools.js";
 import type { OptimizeResult } from "../graphs/evolve/optimize.js";
 import type { OptimizeEvent } from "../graphs/evolve/events.js";
@@ -109,9 +110,11 @@ export class KernelActionService implements KernelActions {
       },
     );
     this.active.set(runId, active);
+    const { checked, timed, flags } = run.sizes;
+    const sizes = `checked at ${checked.join(", ")}, timed at ${timed.join(", ")}${flags.includes("timed-non-representative") ? ` (not a representative size of the spec: ${representativeSizes(run.spec).join(", ")}; speed-ups may not carry over)` : ""}`;
     return {
       runId,
-      message: `Started run ${runId}: spec ${run.spec.id} on ${run.platform.id}, operator ${run.operator.id}, policy ${run.policy.id}, budget ${run.settings.budget.candidates} candidates. Follow it with watch_run("${runId}").`,
+      message: `Started run ${runId}: spec ${run.spec.id} on ${run.platform.id}, operator ${run.operator.id}, policy ${run.policy.id}, budget ${run.settings.budget.candidates} candidates; ${sizes}. Follow it with watch_run("${runId}").`,
     };
   }
 

@@ -1,7 +1,7 @@
 import { PlatformError, UserError } from "../core/errors.js";
 import { parseSpec } from "../core/spec-loader.js";
 import type { KernelSpec } from "../core/spec.js";
-import { declaredSizes } from "../core/spec-sizes.js";
+import { declaredSizes, evaluationPlan } from "../core/spec-sizes.js";
 import type { ContextProvider, Operator, Platform, SelectionPolicy } from "../core/types.js";
 import type { ModelConfig } from "../agents/models.js";
 import { optimize, readRunConfig, resumeRun as resumeStoredRun, type ExperienceRecorder, type OptimizeResult } from "../graphs/evolve/optimize.js";
@@ -46,6 +46,8 @@ export interface ResolvedRun {
   policy: SelectionPolicy;
   seeds: SeedKernel[];
   settings: RunSettingsInput;
+  /** Which sizes every evaluation checks (the requested ones plus the generated ragged size) and which it times (the representative ones). */
+  sizes: ReturnType<typeof evaluationPlan>;
   runId?: string;
   /** Retrieval for operators that write prompts (a capability of the operator), else undefined. */
   contextProvider?: ContextProvider;
@@ -135,6 +137,7 @@ export async function resolveRun(composition: Composition, request: RunRequest):
     policy,
     seeds,
     settings,
+    sizes: evaluationPlan(spec, settings.evaluation?.sizes),
     runId,
     contextProvider: capabilities.retrieval ? await composition.contextProvider() : undefined,
     experience: await composition.experienceMemory(),

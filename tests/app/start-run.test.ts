@@ -60,6 +60,9 @@ describe("startRun resolves a request once, the same way for every entry point",
     const library = await decided({ spec: "layernorm", budget: { candidates: 9, timeSeconds: 120 }, evaluation: { sizes: ["small"], trials: 2 }, policy: "tournament", seed: 4 });
     expect(cli).toEqual(library);
     expect(cli).toMatchObject({ spec: "layernorm", platform: "cpu", operator: "autotune", policy: "tournament", settings: { budget: { candidates: 9, timeSeconds: 120 } } });
+    // Sizes are resolved once too: the requested ones and the generated ragged size are checked, the representative ones timed.
+    expect((await resolveRun(composition, { spec: "layernorm" })).sizes).toEqual({ checked: ["small", "medium", "large", "ragged"], timed: ["large"], flags: [] });
+    expect((await resolveRun(composition, { spec: "layernorm", evaluation: { sizes: ["small"] } })).sizes).toEqual({ checked: ["small", "ragged"], timed: ["small"], flags: ["timed-non-representative"] });
   });
 
   it("the CLI and the library run the same stored run for the same request", async () => {
@@ -84,6 +87,7 @@ describe("startRun resolves a request once, the same way for every entry point",
     try {
       const started = await actions.startOptimization({ spec: "row-sum-squares", sizes: ["small"] });
       expect(started.message).toContain(`budget ${DEFAULT_BUDGET} candidates`);
+      expect(started.message).toMatch(/checked at small, ragged, timed at small \(not a representative size of the spec: \w+; speed-ups may not carry over\)/);
     } finally {
       await actions.close();
     }
