@@ -11,7 +11,7 @@
 # DEVICE: cuda when torch sees a GPU (kernels: Triton), else cpu (kernels: C++ of the cpu platform ABI).
 # On the GPU host (python3 with torch + triton, Node from .carry via scripts/gpu/unpack.sh):
 #   OUT=$OUT bash scripts/gpu/pipelines_swap.sh            # ~5-7 minutes on one H100 (4.3 min on the 2-core CPU, small sizes)
-# Knobs: OPT_BUDGET (4), OPT_TIME (45s per spec), ROUNDS (10), DEADLINE_S (300: no optimize run starts after it),
+# Knobs: OPT_BUDGET (4), OPT_TIME (45s per spec), ROUNDS (10), DEADLINE_S (270: no optimize run starts after it),
 #   AOVIFT_OPTIONS / EXFM_OPTIONS (JSON step options), SKIP_OPTIMIZE=1.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -81,8 +81,8 @@ export KERNELEVOLVE_RUNS="$OUT/runs" KERNELEVOLVE_PYTHON="$PY"
 echo "{}" > "$OUT/kernels/sources.json"
 while read -r op spec; do
   [ -n "$op" ] || continue
-  if [ "$NODE_OK" = 1 ] && [ "$(elapsed)" -lt "${DEADLINE_S:-300}" ]; then
-    timeout 120 node bin/kernelevolve.js optimize "$spec" --specs-dir "$OUT/specs" --platform "$PLATFORM" --budget "${OPT_BUDGET:-4}" \
+  if [ "$NODE_OK" = 1 ] && [ "$(elapsed)" -lt "${DEADLINE_S:-270}" ]; then
+    timeout 100 node bin/kernelevolve.js optimize "$spec" --specs-dir "$OUT/specs" --platform "$PLATFORM" --budget "${OPT_BUDGET:-4}" \
       --time "${OPT_TIME:-45s}" --size small --size profiled --min-time-ms 50 > "$OUT/runs/optimize-$spec.txt" 2>&1
     code=$?
     run=$(sed -n 's/^run \([^:]*\): .*/\1/p' "$OUT/runs/optimize-$spec.txt" | head -1)
