@@ -4,7 +4,8 @@
 #      with their seed kernels, go to $OUT/specs (python -m pipelines.kernels profile);
 #   2. `kernelevolve optimize <spec> --specs-dir $OUT/specs --platform <triton|cpu>` (offline autotune, no model) on
 #      each swappable operator measured hot whose spec has seeds for the platform, best kernel -> $OUT/kernels/<op>.<py|cpp>;
-#      an operator whose run fails (or with SKIP_OPTIMIZE=1, or no node) falls back to its seed baseline, said so in
+#      an operator whose run fails (or with SKIP_OPTIMIZE=1, or no node) falls back to the committed optimised kernel of
+#      the platform (python/pipelines/kernels/optimised/<platform>/), else its seed baseline, said so in
 #      $OUT/kernels/sources.json;
 #   3. swap those kernels into both pipelines' steps (torch custom operators), check the step outputs against the
 #      torch ops and time each step before/after in alternating rounds: $OUT/swap.json and $OUT/summary.md.
@@ -100,14 +101,18 @@ done <<< "$TARGETS"
 # 3. Kernels: the optimised ones, else the seed baselines; then swap and time.
 KERNELS=$("$PY" - "$OUT" "$PLATFORM" "$EXT" <<'PYEOF'
 import json, os, sys
-from pipelines.kernels.bench import seed_kernels
+from pipelines.kernels.bench import default_kernels, seed_kernels
 out, platform, ext = sys.argv[1:4]
 sources = json.load(open(os.path.join(out, "kernels", "sources.json")))
 kernels = {}
+committed = default_kernels(platform)
 for op, path in seed_kernels(platform).items():
     optimised = os.path.join(out, "kernels", f"{op}.{ext}")
     if os.path.isfile(optimised):
         kernels[op] = optimised
+    elif op in committed:
+        kernels[op] = committed[op]
+        sources[op] = {"from": "committed optimised kernel (no optimize run here)", "path": committed[op]}
     else:
         kernels[op] = path
         sources[op] = {"from": "seed baseline (no optimize run)", "path": path}
