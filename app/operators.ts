@@ -3,8 +3,8 @@ import type { KernelSpec } from "../core/spec.js";
 import type { Operator, Platform } from "../core/types.js";
 import { createLlmOperator } from "../agents/llm-operator-factory.js";
 import type { ModelConfig } from "../agents/models.js";
-import { autotuneOperatorFor } from "../graphs/evolve/optimize.js";
-import type { SeedKernel } from "../graphs/evolve/seeds.js";
+import { createAutotuneOperator } from "../agents/autotune-operator.js";
+import { seedTemplates, type SeedKernel } from "../graphs/evolve/seeds.js";
 
 /** What a run must give an operator; the run assembly asks these instead of comparing operator ids. */
 export interface OperatorCapabilities {
@@ -24,6 +24,18 @@ export interface OperatorProvider {
 
 /** What an operator handed over as an object (a plugin's, or the library caller's) is assumed to need: it may write prompts. */
 export const OBJECT_OPERATOR_CAPABILITIES: OperatorCapabilities = { retrieval: true, model: false };
+
+/** The autotune operator over the seeds' templates; a spec without a template has nothing to tune. */
+export function autotuneOperatorFor(seeds: SeedKernel[], specId: string, platformId: string): Operator {
+  const templates = seedTemplates(seeds);
+  if (templates.length === 0) {
+    throw new UserError(
+      "no_template",
+      `spec '${specId}' has no template seed kernel for platform '${platformId}', so the offline autotune operator has nothing to tune; use the llm operator with a model (--model) or add a template (docs/abi-cpu.md)`,
+    );
+  }
+  return createAutotuneOperator({ templates });
+}
 
 /** The operator id used when a run names none: the LLM operator when a model is configured, else the offline autotuner. */
 export function defaultOperatorId(model: ModelConfig | undefined): string {

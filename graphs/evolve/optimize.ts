@@ -5,8 +5,6 @@ import { KernelEvolveError, UserError } from "../../core/errors.js";
 import { parseSpec, formatZodIssues } from "../../core/spec-loader.js";
 import type { KernelSpec } from "../../core/spec.js";
 import type { CandidateRecord, ContextProvider, Operator, Platform, SelectionPolicy } from "../../core/types.js";
-import { createAutotuneOperator } from "../../agents/autotune-operator.js";
-import { createPolicyRegistry } from "../policies/registry.js";
 import { RunDatabase, type RunStatus, type StoredCandidate } from "../runs/run-database.js";
 import { newRunId, runPaths } from "../runs/run-paths.js";
 import { acquireRunLock, type RunLock } from "../runs/run-lock.js";
@@ -15,22 +13,23 @@ import { createEmitter, EvaluationClock, type EngineContext } from "./engine-con
 import type { OptimizeEvent } from "./events.js";
 import { RunInterruptedError } from "./nodes/abort.js";
 import { RunSettingsSchema, type RunSettings, type RunSettingsInput } from "./options.js";
-import { seedFromSource, seedTemplates, type SeedKernel } from "./seeds.js";
+import { seedFromSource, type SeedKernel } from "./seeds.js";
 import { initialState } from "./state.js";
 
-/** What `optimize()` needs besides the serialisable settings. */
 /** Remembers a finished run's successful kernels for later runs (implemented by retrieval's ExperienceMemory). */
 export interface ExperienceRecorder {
   recordRun(run: { runId: string; spec: { id: string; category: string; description: string }; platform: string; candidates: CandidateRecord[] }): Promise<unknown>;
 }
 
+/**
+ * What `optimize()` needs besides the serialisable settings. The engine chooses nothing itself: the
+ * operator and the policy are the caller's (app/start-run.ts resolves them, with the run's defaults).
+ */
 export interface OptimizeOptions extends RunSettingsInput {
   spec: KernelSpec;
   platform: Platform;
-  /** Default: the autotune operator over the seeds' templates. */
-  operator?: Operator;
-  /** A policy or the id of a built-in one; default greedy. */
-  policy?: SelectionPolicy | string;
+  operator: Operator;
+  policy: SelectionPolicy;
   /** Seed kernels (baseline, templates); see loadSeedKernels. */
   seeds?: SeedKernel[];
   runsDirectory: string;
@@ -63,21 +62,10 @@ interface StoredConfig {
   metadata: Record<string, unknown>;
 }
 
-function resolvePolicy(policy: SelectionPolicy | string | undefined): SelectionPolicy {
-  if (policy === undefined) return createPolicyRegistry().get("greedy");
-  return typeof policy === "string" ? createPolicyRegistry().get(policy) : policy;
-}
-
-/** The autotune operator over the seeds' templates; a spec without a template has nothing to tune. */
-export function autotuneOperatorFor(seeds: SeedKernel[], specId: string, platformId: string): Operator {
-  const templates = seedTemplates(seeds);
-  if (templates.length === 0) {
-    throw new UserError(
-      "no_template",
-      `spec '${specId}' has no template seed kernel for platform '${platformId}', so the offline autotune operator has nothing to tune; use the llm operator with a model (--model) or add a template (docs/abi-cpu.md)`,
-    );
-  }
-  return createAutotuneOperator({ templates });
+/** The engine has no default operator or policy: a caller that bypasses app/ must pass both (JavaScript callers included). */
+function requireParts(entry: string, operator: Operator | undefined, policy: SelectionPolicy | undefined): void {
+  if (!operator || typeof operator.propose !== "function") throw new UserError("operator_required", `${entry}() needs an operator object (app/ resolves one from an id with startRun/resumeRun)`);
+  if (!policy || typeof policy.select !== "function") throw new UserError("policy_required", `${entry}() needs a policy object (app/ resolves one from an id with startRun/resumeRun)`);
 }
 
 interface SessionInput {
@@ -211,7 +199,7 @@ async function runLockedSession(input: SessionInput): Promise<OptimizeResult> {
 /**
  * Optimises one spec on one platform: evaluates the seeds, then evolves candidates until a limit
  * is reached; everything is persisted in `<runsDirectory>/<runId>/` as it happens.
- * @example const result = await optimize({ spec, platform, seeds, runsDirectory: "runs", budget: { candidates: 30 } });
+ * @example const result = await optimize({ spec, platform, operator, policy, seeds, runsDirectory: "runs", budget: { candidates: 30 } });
  */
 export async function optimize(options: OptimizeOptions): Promise<OptimizeResult> {
   const { spec, platform, operator, policy, seeds = [], runsDirectory, runId, contextProvider, experience, onEvent, signal, metadata, ...rest } = options;
@@ -224,9 +212,7 @@ export async function optimize(options: OptimizeOptions): Promise<OptimizeResult
   if (unsupported.length) {
     throw new UserError("unsupported_language", `platform '${platform.id}' runs ${platform.languages.join(", ")}; seed(s) ${unsupported.map((seed) => `${seed.name} (${seed.language})`).join(", ")} do not fit`);
   }
-  // Callers through app/ always pass the operator; the fallback serves direct use of the engine.
-  const chosenOperator = operator ?? autotuneOperatorFor(seeds, spec.id, platform.id);
-  const chosenPolicy = resolvePolicy(policy);
+  requireParts("optimize", operator, policy);
   const id = runId ?? newRunId(spec.id);
   // The lock comes first, so no other process ever sees this run `running` without an owner.
   const folder = join(runsDirectory, id);
@@ -244,25 +230,25 @@ export async function optimize(options: OptimizeOptions): Promise<OptimizeResult
       id,
       specId: spec.id,
       platform: platform.id,
-      operator: chosenOperator.id,
-      policy: chosenPolicy.id,
+      operator: operator.id,
+      policy: policy.id,
       config: stored as unknown as Record<string, unknown>,
     });
   } catch (error) {
     lock.release();
     throw error;
   }
-  return runSession({ db, spec, settings: parsed.data, seeds, platform, operator: chosenOperator, policy: chosenPolicy, contextProvider, experience, onEvent, signal, resumed: false, lock });
+  return runSession({ db, spec, settings: parsed.data, seeds, platform, operator, policy, contextProvider, experience, onEvent, signal, resumed: false, lock });
 }
 
 /** What `resumeRun()` needs: the run folder and the live parts that cannot be stored. */
 export interface ResumeOptions {
   folder: string;
   platform: Platform;
-  /** Required when the run did not use the autotune operator. */
-  operator?: Operator;
-  /** Required when the run used a policy that is not built in. */
-  policy?: SelectionPolicy;
+  /** The run's operator, rebuilt by the caller (app/ rebuilds it from the stored seeds and the operator's provider). */
+  operator: Operator;
+  /** The run's policy (the one whose id the run stored). */
+  policy: SelectionPolicy;
   contextProvider?: ContextProvider;
   experience?: ExperienceRecorder;
   onEvent?: (event: OptimizeEvent) => void;
@@ -326,22 +312,14 @@ async function resumeLocked(db: RunDatabase, lock: RunLock, options: ResumeOptio
   const spec = parseSpec(config.spec, `stored in run ${run.id}`);
   const settings = RunSettingsSchema.parse(config.settings);
   const seeds = config.seeds.map((seed) => seedFromSource(seed.name, seed.language, seed.source));
-  let operator = options.operator;
-  if (!operator) {
-    if (run.operator !== "autotune") {
-      db.close();
-      throw new UserError("operator_required", `run ${run.id} used operator '${run.operator}'; pass it (e.g. --model) to resume`);
-    }
-    operator = autotuneOperatorFor(seeds, spec.id, run.platform);
-  }
-  let policy = options.policy;
-  if (!policy) {
-    const registry = createPolicyRegistry();
-    if (!registry.has(run.policy)) {
-      db.close();
-      throw new UserError("policy_required", `run ${run.id} used policy '${run.policy}', which is not built in; load the plugin that provides it`);
-    }
-    policy = registry.get(run.policy);
+  const { operator, policy } = options;
+  try {
+    requireParts("resumeRun", operator, policy);
+    // The checkpoint holds the policy's state: another policy would be handed state it did not write.
+    if (policy.id !== run.policy) throw new UserError("policy_mismatch", `run ${run.id} used policy '${run.policy}', not '${policy.id}'`);
+  } catch (error) {
+    db.close();
+    throw error;
   }
   return runSession({ db, spec, settings, seeds, platform: options.platform, operator, policy, contextProvider: options.contextProvider, experience: options.experience, onEvent: options.onEvent, signal: options.signal, resumed: true, lock });
 }

@@ -7,6 +7,7 @@ import { fakeModel } from "@langchain/core/testing";
 import { loadSpecFile } from "../../core/spec-loader.js";
 import { optimize, RunDatabase } from "../../graphs/index.js";
 import { seedFromSource } from "../../graphs/evolve/seeds.js";
+import { builtinPolicy } from "../helpers/engine-parts.js";
 import { createModelClient } from "../../agents/models.js";
 import { loadPromptTemplates } from "../../agents/prompt-builder.js";
 import { createUniversalOperator } from "../../agents/universal-operator.js";
@@ -81,6 +82,7 @@ describeReal("an LLM-driven run on the real cpu platform", () => {
         spec,
         platform,
         operator,
+        policy: builtinPolicy(),
         seeds: [seedFromSource("baseline", "cpp", naive)],
         runsDirectory: join(root, "runs"),
         budget: { candidates: 5 },

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Operator } from "../../core/types.js";
 import { optimize, resumeRun, RunDatabase, streamEvents, type OptimizeEvent } from "../../graphs/index.js";
+import { builtinPolicy, engineParts } from "../helpers/engine-parts.js";
 import { BASELINE, FAKE_SPEC, FakePlatform, fakeSeeds, fakeSpeedup } from "./fake-platform.js";
 
 const root = mkdtempSync(join(tmpdir(), "kernelevolve-optimize-"));
@@ -22,7 +23,7 @@ describe("optimize (evolve graph on a fake platform)", () => {
   it("evaluates the seeds, evolves with autotune and stops at the candidate budget", async () => {
     const events: OptimizeEvent[] = [];
     const platform = new FakePlatform({ capacity: 2 });
-    const result = await optimize({ spec: FAKE_SPEC, platform, seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 20 }, seed: 1, onEvent: (event) => events.push(event) });
+    const result = await optimize({ spec: FAKE_SPEC, platform, ...engineParts(fakeSeeds()), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 20 }, seed: 1, onEvent: (event) => events.push(event) });
     expect(result.status).toBe("completed");
     expect(result.reason).toBe("budget");
     const { candidates, run } = openRun(result.folder);
@@ -60,21 +61,21 @@ describe("optimize (evolve graph on a fake platform)", () => {
 
   it("evaluates a generation concurrently, never above the platform's capacity", async () => {
     const platform = new FakePlatform({ capacity: 3, delayMs: 20 });
-    await optimize({ spec: FAKE_SPEC, platform, seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 14 }, generationSize: 6 });
+    await optimize({ spec: FAKE_SPEC, platform, ...engineParts(fakeSeeds()), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 14 }, generationSize: 6 });
     expect(platform.maxInFlight).toBe(3);
     const limited = new FakePlatform({ capacity: 3, delayMs: 20 });
-    await optimize({ spec: FAKE_SPEC, platform: limited, seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 8 }, generationSize: 6, concurrency: 1 });
+    await optimize({ spec: FAKE_SPEC, platform: limited, ...engineParts(fakeSeeds()), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 8 }, generationSize: 6, concurrency: 1 });
     expect(limited.maxInFlight).toBe(1);
   });
 
   it("stops at the target speed-up, on stagnation, on an exhausted space and on the time budget", async () => {
-    const target = await optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 200 }, target: 1.5, seed: 2 });
+    const target = await optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), ...engineParts(fakeSeeds()), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 200 }, target: 1.5, seed: 2 });
     expect(target.reason).toBe("target");
     expect(target.best!.fitness).toBeGreaterThanOrEqual(1.5);
     expect(target.totals.candidates).toBeLessThan(200);
 
     const tiny = "// kernelevolve:template\n// param BLOCK: 32, 64\n// param UNROLL: 2, 4\n// param SCHEDULE: static\nvoid k() { /* {{BLOCK}} {{UNROLL}} {{SCHEDULE}} */ }\n";
-    const exhausted = await optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), seeds: fakeSeeds(tiny), runsDirectory: root, budget: { candidates: 100 }, stagnationGenerations: 50 });
+    const exhausted = await optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), ...engineParts(fakeSeeds(tiny)), seeds: fakeSeeds(tiny), runsDirectory: root, budget: { candidates: 100 }, stagnationGenerations: 50 });
     expect(exhausted.reason).toBe("exhausted: the operator proposed no candidate (the autotune operator proposes none once no untried parameter setting is left near its parents)");
     expect(exhausted.totals.candidates).toBe(1 + 4); // the baseline and all four instances
 
@@ -91,15 +92,15 @@ describe("optimize (evolve graph on a fake platform)", () => {
         }));
       },
     };
-    const stagnated = await optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), operator: flat, seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 500 }, stagnationGenerations: 3, generationSize: 2 });
+    const stagnated = await optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), operator: flat, policy: builtinPolicy(), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 500 }, stagnationGenerations: 3, generationSize: 2 });
     expect(stagnated.reason).toBe("stagnation");
     expect(stagnated.totals.candidates).toBe(2 + 3 * 2);
-    const tokens = await optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), operator: flat, seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 500, tokens: 1000 }, generationSize: 2 });
+    const tokens = await optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), operator: flat, policy: builtinPolicy(), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 500, tokens: 1000 }, generationSize: 2 });
     expect(tokens.reason).toBe("tokens");
     expect(tokens.totals.tokensInput + tokens.totals.tokensOutput).toBe(1200); // 900 tokens after three generations of two proposals, so a fourth runs
-    const cost = await optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), operator: flat, seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 500, costUsd: 0.035 }, generationSize: 2 });
+    const cost = await optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), operator: flat, policy: builtinPolicy(), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 500, costUsd: 0.035 }, generationSize: 2 });
     expect(cost.reason).toBe("cost");
-    const timed = await optimize({ spec: FAKE_SPEC, platform: new FakePlatform({ delayMs: 30 }), operator: flat, seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 10_000, timeSeconds: 0.3 }, stagnationGenerations: 1000 });
+    const timed = await optimize({ spec: FAKE_SPEC, platform: new FakePlatform({ delayMs: 30 }), operator: flat, policy: builtinPolicy(), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 10_000, timeSeconds: 0.3 }, stagnationGenerations: 1000 });
     expect(timed.reason).toBe("time");
     expect(openRun(timed.folder).run.activeMs).toBeGreaterThanOrEqual(300);
   });
@@ -114,7 +115,7 @@ describe("optimize (evolve graph on a fake platform)", () => {
         return [{ source: `${BASELINE}// ${context.generation} ${seen.length} ${context.memoryMode}\n`, language: "cpp", parentIds: context.parents.map((parent) => parent.id) }];
       },
     };
-    const result = await optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), operator: recording, policy: "tournament", seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 60 }, generationSize: 4, restartAfterGenerations: 2, stagnationGenerations: 6, seed: 4 });
+    const result = await optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), operator: recording, policy: builtinPolicy("tournament"), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 60 }, generationSize: 4, restartAfterGenerations: 2, stagnationGenerations: 6, seed: 4 });
     expect(result.reason).toBe("stagnation");
     expect(new Set(seen)).toEqual(new Set(["inherit", "compare-siblings", "combine", "restart"]));
     const { candidates } = openRun(result.folder);
@@ -125,7 +126,7 @@ describe("optimize (evolve graph on a fake platform)", () => {
   });
 
   it.each(["greedy", "tournament", "ucb", "map-elites"])("runs to completion with the %s policy and beats the default instance", async (policy) => {
-    const result = await optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 30 }, policy, seed: 5 });
+    const result = await optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), ...engineParts(fakeSeeds(), policy), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 30 }, seed: 5 });
     expect(result.reason).toBe("budget");
     expect(openRun(result.folder).run.policy).toBe(policy);
     expect(result.best!.fitness).toBeGreaterThan(1.2);
@@ -136,7 +137,7 @@ describe("optimize (evolve graph on a fake platform)", () => {
     const platform = new FakePlatform({ capacity: 2, delayMs: 10 });
     let ended = 0;
     const first = await optimize({
-      spec: FAKE_SPEC, platform, seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 16 }, seed: 6, signal: controller.signal,
+      spec: FAKE_SPEC, platform, ...engineParts(fakeSeeds()), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 16 }, seed: 6, signal: controller.signal,
       onEvent: (event) => {
         if (event.type === "candidate-end" && ++ended === 5) controller.abort("stopped by the test");
       },
@@ -149,7 +150,7 @@ describe("optimize (evolve graph on a fake platform)", () => {
     expect(finished.length).toBeLessThan(16);
 
     const again = new FakePlatform({ capacity: 2 });
-    const resumed = await resumeRun({ folder: first.folder, platform: again });
+    const resumed = await resumeRun({ folder: first.folder, platform: again, ...engineParts(fakeSeeds()) });
     expect(resumed.status).toBe("completed");
     expect(resumed.reason).toBe("budget");
     const after = openRun(first.folder);
@@ -158,22 +159,50 @@ describe("optimize (evolve graph on a fake platform)", () => {
     for (const candidate of finished) expect(after.candidates.find((other) => other.id === candidate.id)).toEqual(candidate);
     expect(new Set([...platform.evaluations, ...again.evaluations]).size).toBe(platform.evaluations.length + again.evaluations.length);
     // Resuming a completed run changes nothing.
-    const noop = await resumeRun({ folder: first.folder, platform: new FakePlatform() });
+    const noop = await resumeRun({ folder: first.folder, platform: new FakePlatform(), ...engineParts(fakeSeeds()) });
     expect(noop.totals.candidates).toBe(16);
+  });
+
+  it("has no default operator or policy: a direct caller that omits one is refused before any work", async () => {
+    const platform = new FakePlatform();
+    const { operator, policy } = engineParts(fakeSeeds());
+    const bare = { spec: FAKE_SPEC, platform, seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 6 } };
+    // As a JavaScript caller would: the types require both, the engine checks them too.
+    await expect(optimize({ ...bare, policy } as unknown as Parameters<typeof optimize>[0])).rejects.toMatchObject({ code: "operator_required" });
+    await expect(optimize({ ...bare, operator } as unknown as Parameters<typeof optimize>[0])).rejects.toMatchObject({ code: "policy_required" });
+    await expect(optimize({ ...bare, operator, policy: "greedy" } as unknown as Parameters<typeof optimize>[0])).rejects.toMatchObject({ code: "policy_required" });
+    expect(platform.evaluations).toHaveLength(0);
+  });
+
+  it("resumes only with the parts it is given: both required, and the policy the run stored", async () => {
+    const controller = new AbortController();
+    const first = await optimize({
+      spec: FAKE_SPEC, platform: new FakePlatform(), ...engineParts(fakeSeeds(), "tournament"), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 12 }, seed: 8, signal: controller.signal,
+      onEvent: (event) => {
+        if (event.type === "candidate-end") controller.abort("stopped by the test");
+      },
+    });
+    expect(first.status).toBe("stopped");
+    const { operator } = engineParts(fakeSeeds());
+    await expect(resumeRun({ folder: first.folder, platform: new FakePlatform(), policy: builtinPolicy("tournament") } as unknown as Parameters<typeof resumeRun>[0])).rejects.toMatchObject({ code: "operator_required" });
+    await expect(resumeRun({ folder: first.folder, platform: new FakePlatform(), operator } as unknown as Parameters<typeof resumeRun>[0])).rejects.toMatchObject({ code: "policy_required" });
+    await expect(resumeRun({ folder: first.folder, platform: new FakePlatform(), operator, policy: builtinPolicy("greedy") })).rejects.toMatchObject({ code: "policy_mismatch" });
+    // A refused resume leaves the run as it was and its lock free: the right parts then finish it.
+    const resumed = await resumeRun({ folder: first.folder, platform: new FakePlatform(), operator, policy: builtinPolicy("tournament") });
+    expect(resumed).toMatchObject({ status: "completed", reason: "budget" });
+    expect(resumed.totals.candidates).toBe(12);
   });
 
   it("streams events as an async iterator and rejects bad options before any work", async () => {
     const types: string[] = [];
-    const stream = streamEvents((onEvent) => optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 6 }, onEvent }));
+    const stream = streamEvents((onEvent) => optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), ...engineParts(fakeSeeds()), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 6 }, onEvent }));
     for await (const event of stream) types.push(event.type);
     expect((await stream.result).totals.candidates).toBe(6);
     expect(types[0]).toBe("run-start");
     expect(types.at(-1)).toBe("run-end");
     expect(types).toContain("generation-start");
 
-    await expect(optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 0 } })).rejects.toThrow(/budget\.candidates/);
-    await expect(optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 6 }, policy: "annealing" })).rejects.toThrow(/unknown selection policy 'annealing'/);
-    await expect(optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), seeds: [fakeSeeds()[0]], runsDirectory: root, budget: { candidates: 6 } })).rejects.toThrow(/no template seed kernel/);
-    await expect(optimize({ spec: { ...FAKE_SPEC, targets: ["cuda"] }, platform: new FakePlatform(), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 6 } })).rejects.toThrow(/targets cuda, not 'cpu'/);
+    await expect(optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), ...engineParts(fakeSeeds()), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 0 } })).rejects.toThrow(/budget\.candidates/);
+    await expect(optimize({ spec: { ...FAKE_SPEC, targets: ["cuda"] }, platform: new FakePlatform(), ...engineParts(fakeSeeds()), seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 6 } })).rejects.toThrow(/targets cuda, not 'cpu'/);
   });
 });

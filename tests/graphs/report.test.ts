@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { Operator } from "../../core/types.js";
 import { optimize, writeRunReport, RunDatabase, collectReportData } from "../../graphs/index.js";
 import { FAKE_SPEC, FakePlatform, fakeSeeds, TEMPLATE } from "./fake-platform.js";
+import { builtinPolicy } from "../helpers/engine-parts.js";
 import { createAutotuneOperator } from "../../agents/autotune-operator.js";
 import { parseTemplate } from "../../agents/templates.js";
 
@@ -24,7 +25,7 @@ const prompting: Operator = {
 
 describe("run report", () => {
   it("draws every candidate coloured by status, highlights the path to the best and lists the chunks of each prompt", async () => {
-    const result = await optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), operator: prompting, seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 40 }, policy: "tournament", seed: 9 });
+    const result = await optimize({ spec: FAKE_SPEC, platform: new FakePlatform(), operator: prompting, seeds: fakeSeeds(), runsDirectory: root, budget: { candidates: 40 }, policy: builtinPolicy("tournament"), seed: 9 });
     const paths = writeRunReport(result.folder);
     const html = readFileSync(paths.html, "utf8");
     const markdown = readFileSync(paths.markdown, "utf8");

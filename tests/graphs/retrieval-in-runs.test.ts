@@ -15,6 +15,7 @@ import { KnowledgeStore } from "../../retrieval/knowledge-store.js";
 import { loadDocuments } from "../../retrieval/load-documents.js";
 import { combineProviders } from "../../retrieval/combined-provider.js";
 import { repositoryRoot } from "../helpers/paths.js";
+import { builtinPolicy, engineParts } from "../helpers/engine-parts.js";
 import { BASELINE, FAKE_SPEC, FakePlatform, fakeSeeds } from "./fake-platform.js";
 
 const root = mkdtempSync(join(tmpdir(), "kernelevolve-retrieval-runs-"));
@@ -34,6 +35,7 @@ describe("retrieval inside optimisation runs", () => {
       platform: new FakePlatform({ capacity: 1 }),
       seeds: [fakeSeeds()[0]],
       operator,
+      policy: builtinPolicy(),
       runsDirectory: join(root, "runs"),
       budget: { candidates: 3 },
       generationSize: 2,
@@ -59,6 +61,7 @@ describe("retrieval inside optimisation runs", () => {
     const first = await optimize({
       spec: FAKE_SPEC,
       platform: new FakePlatform({ capacity: 2 }),
+      ...engineParts(fakeSeeds()),
       seeds: fakeSeeds(),
       runsDirectory: join(root, "runs"),
       budget: { candidates: 10 },
@@ -77,6 +80,7 @@ describe("retrieval inside optimisation runs", () => {
       platform: new FakePlatform({ capacity: 1 }),
       seeds: [fakeSeeds()[0]],
       operator,
+      policy: builtinPolicy(),
       runsDirectory: join(root, "runs"),
       budget: { candidates: 2 },
       generationSize: 1,
