@@ -65,6 +65,30 @@ function valueImports(file: string): string[] {
   return found;
 }
 
+/** The engine's entry: the run assembly and resume of the evolve graph. */
+const engineEntry = join(root, "graphs", "evolve", "optimize.ts");
+/** What app/ chooses for a run and the engine must be handed: the operator factories and the selection policies. */
+const engineDefaults = [
+  join(root, "agents", "autotune-operator.ts"),
+  join(root, "agents", "llm-operator-factory.ts"),
+  ...["index", "registry", "greedy", "tournament", "ucb-tree", "map-elites"].map((name) => join(root, "graphs", "policies", `${name}.ts`)),
+];
+/** A comparison with a built-in operator's id, either way round. */
+const operatorIdComparison = /[!=]==?\s*["'](?:autotune|llm)["']|["'](?:autotune|llm)["']\s*[!=]==?/;
+
+/** Every file a file reaches through value imports, itself excluded. */
+function valueClosure(start: string, importsOf: (file: string) => string[] = (file) => { try { return valueImports(file); } catch { return []; } }): Set<string> {
+  const seen = new Set<string>();
+  const queue = [...importsOf(start)];
+  while (queue.length) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    queue.push(...importsOf(file));
+  }
+  return seen;
+}
+
 describe("architecture", () => {
   const files = Object.keys(allowed).flatMap((layer) => (layer.endsWith(".ts") ? [join(root, layer)] : sourceFiles(join(root, layer))));
 
@@ -88,11 +112,29 @@ describe("architecture", () => {
   });
 
   test("what an operator needs is its capability, not a comparison of its id outside the operator table", () => {
+    // The engine's run assembly and resume (graphs/evolve/optimize.ts) are held to it too.
     const comparisons = files
-      .filter((file) => ["app", ...entryPoints].includes(layerOf(file)))
-      .filter((file) => /[!=]==?\s*["']autotune["']|["']autotune["']\s*[!=]==?/.test(readFileSync(file, "utf8")))
+      .filter((file) => ["app", ...entryPoints].includes(layerOf(file)) || file === engineEntry)
+      .filter((file) => operatorIdComparison.test(readFileSync(file, "utf8")))
       .map((file) => relative(root, file));
     expect(comparisons).toEqual([]);
+  });
+
+  test("the engine holds no defaults app/ owns: optimize() reaches no operator factory and no policy module", () => {
+    const reached = [...valueClosure(engineEntry)].filter((file) => engineDefaults.includes(file)).map((file) => relative(root, file));
+    expect(reached).toEqual([]);
+    // The factories by name too, should one be reached some other way (a re-export, a dynamic import).
+    const text = readFileSync(engineEntry, "utf8");
+    expect(text).not.toMatch(/createAutotuneOperator|createPolicyRegistry|createGreedyPolicy|createLlmOperator/);
+  });
+
+  test("the engine-defaults check can fail: it sees a policy module reached through another file", () => {
+    // A stand-in import graph: the engine imports a helper that imports the greedy policy.
+    const helper = join(root, "graphs", "evolve", "helper.ts");
+    const greedy = join(root, "graphs", "policies", "greedy.ts");
+    const fake = new Map([[engineEntry, [helper]], [helper, [greedy]], [greedy, []]]);
+    expect([...valueClosure(engineEntry, (file) => fake.get(file) ?? [])].filter((file) => engineDefaults.includes(file))).toEqual([greedy]);
+    expect(operatorIdComparison.test('const operator = options.operator ?? (run.operator !== "autotune" ? undefined : rebuild());')).toBe(true);
   });
 
   test("imports between top-level folders point only down the layers", () => {
