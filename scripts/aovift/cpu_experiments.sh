@@ -17,6 +17,7 @@ case "${1:-}" in
     $PY -m pipelines.aovift simulate --threads 1 --args-json "{\"out\":\"$D/val.pt\",\"samples\":400,\"seed\":2}" ;;
   data-op)  # operating range: 0-0.3 um RMS (P-V up to 5 waves), 2e3-2e5 photons per bead, log-uniform
     $PY -m pipelines.aovift simulate --threads 1 --args-json "{\"out\":\"$D/op/train.pt\",\"samples\":1000,\"seed\":11,$OP}"
+    $PY -m pipelines.aovift simulate --threads 1 --args-json "{\"out\":\"$D/op/train2.pt\",\"samples\":1000,\"seed\":13,$OP}"
     [ -f $D/op/val.pt ] || $PY -m pipelines.aovift simulate --threads 1 --args-json "{\"out\":\"$D/op/val.pt\",\"samples\":400,\"seed\":12,$OP}" ;;
   sweep-a)  # the Fourier-input models and ablations
     $SWEEP --train $D/train.pt --val $D/val.pt --presets vit-tiny cnn2d-tiny --lrs 1e-3 3e-3 --checkpoints $D/ckpt --out $R/aovift-sweep.jsonl
@@ -24,12 +25,19 @@ case "${1:-}" in
     $SWEEP --train $D/train.pt --val $D/val.pt --presets vit-tiny-mean-head vit-tiny-amplitude vit-tiny-single-stage --lrs 3e-3 --out $R/aovift-sweep.jsonl ;;
   sweep-b)  # the real-space inputs
     $SWEEP --train $D/train.pt --val $D/val.pt --presets cnn-tiny --lrs 1e-3 3e-3 --out $R/aovift-sweep.jsonl
-    $SWEEP --train $D/train.pt --val $D/val.pt --presets vit-tiny-volume --lrs 3e-3 --out $R/aovift-sweep.jsonl ;;
+    # lr 3e-3 diverged (train loss 30.2 after the first epoch; stopped there)
+    $SWEEP --train $D/train.pt --val $D/val.pt --presets vit-tiny-volume --lrs 1e-3 --out $R/aovift-sweep.jsonl ;;
   main)  # the per-mode table's ViT at a larger budget (all 2000 samples, 8 epochs, 400 validation samples)
     $PY -m pipelines.aovift.experiments sweep --threads 1 --epochs 8 --batch 32 --train $D/train.pt --val $D/val.pt \
       --presets ${PRESETS:-vit-tiny} --lrs ${LRS:-3e-3} --checkpoints $D/main --out $R/aovift-main.jsonl ;;
+  sweep-d)  # the second learning rate of the ViT ablations
+    $SWEEP --train $D/train.pt --val $D/val.pt --presets vit-tiny-mean-head vit-tiny-amplitude vit-tiny-single-stage --lrs 1e-3 --out $R/aovift-sweep.jsonl ;;
+  sweep-c)  # the 3D CNN at a lower learning rate (1e-3 and 3e-3 left it at the zero predictor)
+    $SWEEP --train $D/train.pt --val $D/val.pt --presets cnn-tiny --lrs 3e-4 --out $R/aovift-sweep.jsonl ;;
   sweep-op)
-    $SWEEP --train $D/op/train.pt --val $D/op/val.pt --presets vit-tiny --lrs 3e-3 --checkpoints $D/op/ckpt --out $R/aovift-operating-range.jsonl ;;
+    # 1000 samples x 5 epochs overfitted (validation worse than zero; /tmp only): 2000 samples, 5 epochs, 300 validation
+    $PY -m pipelines.aovift.experiments sweep --threads 1 --epochs 5 --batch 32 --val-samples 300 --train $D/op/train.pt,$D/op/train2.pt \
+      --val $D/op/val.pt --presets vit-tiny --lrs 1e-3 --checkpoints $D/op/ckpt --out $R/aovift-operating-range.jsonl ;;
   correct)  # closed loop with the best default-range ViT: perfect mirror, lower gain, and a mirror with fitting error
     CK=$D/ckpt/vit-tiny-modulo-pi-lr0.003.pt
     MOD='"simulation":{"min_rms_um":0.05,"max_rms_um":0.12}'
@@ -41,11 +49,11 @@ case "${1:-}" in
         $PY -c "import json,sys; r=json.load(sys.stdin); r['command']=sys.argv[1]; print(json.dumps(r))" "python -m pipelines.aovift correct --args-json '$args'" >> $R/aovift-correction.jsonl
     done ;;
   correct-op)  # the operating-range ViT on operating-range aberrations, with the fitting-error mirror
-    CK=$D/op/ckpt/vit-tiny-modulo-pi-lr0.003.pt
+    CK=$D/op/ckpt/vit-tiny-modulo-pi-lr0.001.pt
     for extra in '"gain":1.0,"iterations":3' '"gain":0.7,"iterations":5,"mirror_max_mode":10,"mirror_calibration_error":0.1'; do
       args="{\"checkpoint\":\"$CK\",\"samples\":64,$extra}"
       $PY -m pipelines.aovift correct --threads 1 --args-json "$args" | tail -n 1 | \
         $PY -c "import json,sys; r=json.load(sys.stdin); r['command']=sys.argv[1]; print(json.dumps(r))" "python -m pipelines.aovift correct --args-json '$args'" >> $R/aovift-operating-range-correction.jsonl
     done ;;
-  *) echo "usage: $0 data|data-op|sweep-a|sweep-b|sweep-op|correct|correct-op" >&2; exit 2 ;;
+  *) echo "usage: $0 data|data-op|sweep-a|sweep-b|sweep-c|sweep-d|main|sweep-op|correct|correct-op" >&2; exit 2 ;;
 esac

@@ -58,6 +58,18 @@ def run_one(preset: str, lr: float, train_set: Dataset, validation: Dataset, epo
             "validation": evaluation}
 
 
+def concatenate(datasets: list[Dataset]) -> Dataset:
+    """One dataset from several simulated with the same microscope (e.g. more samples drawn with another seed)."""
+    first = datasets[0]
+    if len(datasets) == 1:
+        return first
+    if any(item.microscope != first.microscope for item in datasets):
+        raise ValueError("datasets to concatenate must share the microscope")
+    return Dataset(torch.cat([item.coefficients for item in datasets]), torch.cat([item.embeddings for item in datasets]),
+                   torch.cat([item.volumes for item in datasets]), torch.cat([item.bead_counts for item in datasets]),
+                   first.microscope, first.simulation, first.seed)
+
+
 def head(dataset: Dataset, count: int | None) -> Dataset:
     """The first `count` samples of a dataset (all of them for None)."""
     if not count or count >= len(dataset):
@@ -72,7 +84,8 @@ def sweep(train_path: str, val_path: str, presets: list[str], lrs: list[float], 
     """Every preset at every learning rate; appends a line per run (and a zero-predictor line first) to `out`."""
     if threads:
         torch.set_num_threads(threads)
-    train_set, validation = head(load_dataset(train_path), train_samples), head(load_dataset(val_path), validation_samples)
+    train_set = concatenate([load_dataset(path) for path in train_path.split(",")])
+    train_set, validation = head(train_set, train_samples), head(load_dataset(val_path), validation_samples)
     if embedding != "modulo-pi":
         train_set, validation = reembed(train_set, embedding), reembed(validation, embedding)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
@@ -101,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("sweep", help="train presets at several learning rates and score them per mode")
-    run.add_argument("--train", required=True)
+    run.add_argument("--train", required=True, help="training dataset(s), comma-separated")
     run.add_argument("--val", required=True)
     run.add_argument("--presets", nargs="+", required=True)
     run.add_argument("--lrs", nargs="+", type=float, default=[3e-4, 1e-3, 3e-3])
@@ -123,3 +136,26 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def by_initial_pv(checkpoint: str, data: str, edges: tuple[float, ...] = (0.0, 0.75, 1.5, 3.0, 5.5)) -> list[dict[str, Any]]:
+    """Residual against initial P-V, in bins of the initial P-V (waves): where in the range a model helps."""
+    from .training import load_checkpoint
+    from .zernike import WavefrontMetrics
+    model, meta = load_checkpoint(checkpoint)
+    dataset = load_dataset(data)
+    predicted = predict(model, inputs_of(dataset, meta["model"]), meta["target_scale"])
+    metrics = WavefrontMetrics(dataset.microscope.wavelength_um)
+    from .metrics import live_only
+    truth = live_only(dataset.coefficients)
+    initial = metrics.peak_to_valley_waves(truth)
+    residual = metrics.peak_to_valley_waves(truth - predicted)
+    rows = []
+    for low, high in zip(edges, edges[1:]):
+        chosen = (initial >= low) & (initial < high)
+        if chosen.any():
+            table = evaluate_predictions(dataset.coefficients[chosen], predicted[chosen], dataset.microscope.wavelength_um)
+            rows.append({"initial_pv_waves": [low, high], "samples": int(chosen.sum()),
+                         "initial_mean": round(float(initial[chosen].mean()), 3), "residual_mean": round(float(residual[chosen].mean()), 3),
+                         "modes_beating_zero": table["modes_beating_zero"], "modes_in_data": table["modes_in_data"]})
+    return rows
