@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
@@ -109,6 +110,12 @@ async function runLockedSession(input: SessionInput): Promise<OptimizeResult> {
   const deadlineTimer = budgetMs !== undefined ? setTimeout(() => deadline.abort("time"), Math.max(0, budgetMs - baseActiveMs)) : undefined;
   const signal = input.signal ? AbortSignal.any([input.signal, deadline.signal]) : deadline.signal;
   const capacity = Math.max(1, await platform.capacity());
+  // Every candidate of a generation listens on the run's signal while it waits for a slot, is evaluated
+  // (runtime request, process) or is written (model call); listeners are removed as each settles. Node's
+  // leak warning at 10 would fire on any generation of more than a few candidates, so the bound is what a
+  // generation can hold: a listener count past it is a real leak and still warned about.
+  const generation = settings.generationSize ?? Math.max(4, capacity);
+  setMaxListeners(Math.max(10, 4 * (generation + settings.operatorConcurrency) + 8), signal, deadline.signal);
   const profile = await platform.hardwareProfile().catch(() => undefined);
   // The time split starts here: starting the platform is neither search nor evaluation.
   const wallStart = performance.now();
