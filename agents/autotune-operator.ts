@@ -203,6 +203,7 @@ export function createAutotuneOperator(options: AutotuneOperatorOptions): Operat
   return {
     id: "autotune",
     description: "Offline autotuner: neighbourhood search, restarts and crossover over the parameters of templated seed kernels",
+    whenEmpty: "the autotune operator proposes none once no untried parameter setting is left near its parents",
     async propose(context: OperatorContext): Promise<Proposal[]> {
       const usable = options.templates.filter((named) => named.language === context.platform.language);
       if (usable.length === 0) {

@@ -126,6 +126,8 @@ export interface Proposal {
 export interface Operator {
   readonly id: string;
   readonly description: string;
+  /** Why the operator may propose nothing although it did not fail (shown in the run's `exhausted` reason). */
+  readonly whenEmpty?: string;
   propose(context: OperatorContext): Promise<Proposal[]>;
 }
 

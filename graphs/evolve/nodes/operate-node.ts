@@ -182,7 +182,7 @@ export function createOperateNode(context: EngineContext) {
         ? `the operator repeated ${duplicates} of ${received} proposed candidates (duplicates of evaluated kernels by source hash)${reprompted ? `, also after ${reprompted} re-prompt(s) with a note asking for a different variant` : ""}`
         : errors.length
           ? `the operator failed: ${errors[0].message}`
-          : `the operator proposed no candidate${context.operator.id === "autotune" ? " (the autotune operator proposes none once no untried parameter setting is left near its parents)" : ""}`;
+          : `the operator proposed no candidate${context.operator.whenEmpty ? ` (${context.operator.whenEmpty})` : ""}`;
     const inserted = context.db.insertCandidates(fresh.slice(0, remaining));
     return { proposed: inserted.length, randomState: random.state(), exhaustedWhy };
   };
