@@ -154,8 +154,8 @@ class AOViFT(nn.Module):
 def describe(config: VitConfig) -> str:
     """One-line description, e.g. 'AOViFT p16-8 blocks 1-1 heads 4-2'."""
     join = lambda values: "-".join(str(value) for value in values)  # noqa: E731
-    extra = f" planes {join(config.select)}" if config.select else ""
-    extra += " flatten-head" if config.head == "flatten" else ""
-    return f"AOViFT{extra} p{join(config.patches)} blocks {join(config.blocks)} heads {join(config.heads)} (tokens {'/'.join(str(config.planes * (config.image_size // p) ** 2) for p in config.patches)})"
+    extra = f", planes {join(config.select)}" if config.select else ""
+    extra += ", flattened read-out" if config.head == "flatten" else ""
+    return f"AOViFT p{join(config.patches)} blocks {join(config.blocks)} heads {join(config.heads)} (tokens {'/'.join(str(config.planes * (config.image_size // p) ** 2) for p in config.patches)}){extra}"
 
 
