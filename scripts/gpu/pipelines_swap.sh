@@ -78,7 +78,8 @@ if [ "${SKIP_OPTIMIZE:-0}" != 1 ]; then
   if ! command -v node >/dev/null && [ -d .carry ]; then source scripts/gpu/unpack.sh >>"$LOG" 2>&1; fi
   command -v node >/dev/null && [ -d node_modules ] && NODE_OK=1
 fi
-export KERNELEVOLVE_RUNS="$OUT/runs" KERNELEVOLVE_PYTHON="$PY"
+# Run databases stay outside $OUT (the device tool brings back few files); each run's report.md is copied there.
+export KERNELEVOLVE_RUNS="${RUNS_DIR:-$(mktemp -d)}" KERNELEVOLVE_PYTHON="$PY"
 echo "{}" > "$OUT/kernels/sources.json"
 while read -r op spec; do
   [ -n "$op" ] || continue
@@ -89,6 +90,16 @@ while read -r op spec; do
     run=$(sed -n 's/^run \([^:]*\): .*/\1/p' "$OUT/runs/optimize-$spec.txt" | head -1)
     best=$(grep -o 'best kernel: .*' "$OUT/runs/optimize-$spec.txt" | tail -1)
     say "optimize $spec exit $code run ${run:-none} ${best:-no best kernel}"
+    if [ -n "$run" ] && node bin/kernelevolve.js report "$run" >>"$LOG" 2>&1; then
+      cp "$KERNELEVOLVE_RUNS/$run/report.md" "$OUT/runs/report-$spec.md" 2>/dev/null
+    fi
+    # Each failed candidate's reason and message (the report counts reasons only).
+    [ -n "$run" ] && "$PY" - "$KERNELEVOLVE_RUNS/$run/run.sqlite" <<'PYEOF' 2>&1 | tee -a "$LOG"
+import json, sqlite3, sys
+for cid, raw in sqlite3.connect(sys.argv[1]).execute("select id, result_json from candidates where status = 'failed' order by sequence limit 4"):
+    result = json.loads(raw or "{}")
+    print(f"    {cid} {result.get('reason')}: {str(result.get('message', ''))[:600]}")
+PYEOF
     if [ -n "$run" ] && [ "$code" = 0 ] && node bin/kernelevolve.js best "$run" -o "$OUT/kernels/$op.$EXT" >>"$LOG" 2>&1; then
       "$PY" -c 'import json,sys; p=sys.argv[1]; d=json.load(open(p)); d[sys.argv[2]]={"from":"optimize","run":sys.argv[3],"spec":sys.argv[4],"line":sys.argv[5]}; json.dump(d,open(p,"w"),indent=1)' \
         "$OUT/kernels/sources.json" "$op" "$run" "$spec" "$best"

@@ -137,7 +137,7 @@ def swap_bench(pipeline: str, kernels: Dict[str, str], rounds: int = 5, options:
     swap.uninstall()
     for kind in steps.kinds:
         before = steps.outputs(kind)
-        with swap.swapped(artifacts) as reports:
+        with swap.swapped(artifacts, device=device) as reports:
             checks = {name: {"ok": report["ok"], "cases": len(report["cases"])} for name, report in reports.items()}
             after = steps.outputs(kind)
         results[kind] = {"check": compare_outputs(before, after, atol, rtol)}

@@ -174,11 +174,12 @@ def uninstall(name: str | None = None) -> None:
 
 
 @contextlib.contextmanager
-def swapped(kernels: dict[str, Artifact | str], verify: bool = True) -> Iterator[dict[str, Any]]:
-    """Installs kernels for the duration of a block, then restores what was installed before."""
+def swapped(kernels: dict[str, Artifact | str], verify: bool = True, device: str = "cpu") -> Iterator[dict[str, Any]]:
+    """Installs kernels for the duration of a block (checked on `device`, where the pipeline runs), then restores
+    what was installed before."""
     before = dict(_INSTALLED)
     try:
-        reports = {name: install(name, artifact, verify) for name, artifact in kernels.items()}
+        reports = {name: install(name, artifact, verify, device) for name, artifact in kernels.items()}
         yield reports
     finally:
         with _LOCK:
