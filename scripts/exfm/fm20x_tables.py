@@ -92,6 +92,11 @@ def main(paths: List[str]) -> None:
     for size in sorted(int(n[1:]) for n in jobs if n.startswith("d")):
         print(f"| FM gain, 80-dim minus {size}-dim | {paired(jobs[f'd{size}'], f'scale_fm_vs_plain_d{size}', e13, 'scale_fm_vs_plain_d80')} |")
         print(f"| VM gain (distilled), 80-dim FM minus {size}-dim FM | {paired(jobs[f'd{size}'], f'scale_distilled_vs_plain_d{size}', e13, 'scale_distilled_vs_plain_d80')} |")
+    control_sizes = sorted(int(n[3:]) for n in control)
+    for small, large in zip(control_sizes, control_sizes[1:]):
+        low, high = control[f"v2d{small}"], control[f"v2d{large}"]
+        print(f"| control stream: FM gain, {large}-dim minus {small}-dim | {paired(low, f'scale_fm_vs_plain_d{small}', high, f'scale_fm_vs_plain_d{large}')} |")
+        print(f"| control stream: VM gain (distilled), {large}-dim FM minus {small}-dim FM | {paired(low, f'scale_distilled_vs_plain_d{small}', high, f'scale_distilled_vs_plain_d{large}')} |")
     print("\n| claim | gain % | t | wins |")
     print("|---|---|---:|---|")
     e2, cf = jobs.get("e2", {}), jobs.get("cf", {})
