@@ -32,6 +32,10 @@ case "${1:-}" in
       --presets ${PRESETS:-vit-tiny} --lrs ${LRS:-3e-3} --checkpoints $D/main --out $R/aovift-main.jsonl ;;
   sweep-d)  # the second learning rate of the ViT ablations
     $SWEEP --train $D/train.pt --val $D/val.pt --presets vit-tiny-mean-head vit-tiny-amplitude vit-tiny-single-stage --lrs 1e-3 --out $R/aovift-sweep.jsonl ;;
+  sweep-e)  # the full-phase ablation's second learning rate, and a second training seed of the phase comparison
+    $SWEEP --train $D/train.pt --val $D/val.pt --presets vit-tiny --lrs 1e-3 --embedding full --out $R/aovift-sweep.jsonl
+    $SWEEP --train $D/train.pt --val $D/val.pt --presets vit-tiny --lrs 3e-3 --embedding full --seed 1 --out $R/aovift-sweep.jsonl
+    $SWEEP --train $D/train.pt --val $D/val.pt --presets vit-tiny --lrs 3e-3 --seed 1 --out $R/aovift-sweep.jsonl ;;
   sweep-c)  # the 3D CNN at a lower learning rate (1e-3 and 3e-3 left it at the zero predictor)
     $SWEEP --train $D/train.pt --val $D/val.pt --presets cnn-tiny --lrs 3e-4 --out $R/aovift-sweep.jsonl ;;
   sweep-op)
@@ -55,5 +59,5 @@ case "${1:-}" in
       $PY -m pipelines.aovift correct --threads 1 --args-json "$args" | tail -n 1 | \
         $PY -c "import json,sys; r=json.load(sys.stdin); r['command']=sys.argv[1]; print(json.dumps(r))" "python -m pipelines.aovift correct --args-json '$args'" >> $R/aovift-operating-range-correction.jsonl
     done ;;
-  *) echo "usage: $0 data|data-op|sweep-a|sweep-b|sweep-c|sweep-d|main|sweep-op|correct|correct-op" >&2; exit 2 ;;
+  *) echo "usage: $0 data|data-op|sweep-a|sweep-b|sweep-c|sweep-d|sweep-e|main|sweep-op|correct|correct-op" >&2; exit 2 ;;
 esac

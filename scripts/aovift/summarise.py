@@ -27,22 +27,22 @@ def rows(paths):
 def main(paths):
     runs = [row for row in rows(paths) if row.get("preset") != "zero"]
     zero = next(row for row in rows(paths) if row.get("preset") == "zero")["validation"]
-    print("| Model | Input | lr | Residual P-V mean (waves) | median | <= 0.25 | Modes beating zero | Worst mode (ratio) | Train s |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    print(f"| no correction (zero) | - | - | {zero['residual_pv_waves']['mean']:.3f} | {zero['residual_pv_waves']['median']:.3f} | "
+    print("| Model | Input | lr | seed | Residual P-V mean (waves) | median | <= 0.25 | Modes beating zero | Worst mode (ratio) | Train s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| no correction (zero) | - | - | - | {zero['residual_pv_waves']['mean']:.3f} | {zero['residual_pv_waves']['median']:.3f} | "
           f"{zero['residual_pv_waves']['fraction_below_0_25']:.0%} | - | - | - |")
     best = {}
     for run in runs:
         v = run["validation"]
-        key = (run["preset"], run["embedding"])
+        key = (run["preset"], run["embedding"], run.get("seed", 0))
         if key not in best or v["mse_um2"] < best[key]["validation"]["mse_um2"]:
             best[key] = run
-        print(f"| {run['preset']} | {input_of(run)} | {run['lr']:g} | {v['residual_pv_waves']['mean']:.3f} | "
+        print(f"| {run['preset']} | {input_of(run)} | {run['lr']:g} | {run['seed']} | {v['residual_pv_waves']['mean']:.3f} | "
               f"{v['residual_pv_waves']['median']:.3f} | {v['residual_pv_waves']['fraction_below_0_25']:.0%} | "
               f"{v['modes_beating_zero']}/{v['modes_in_data']} | {v['worst_mode']} ({v['worst_mode_ratio_to_zero']:.3f}) | {run['train_seconds']:.0f} |")
     print()
     modes = list(zero["per_mode_vs_zero"])
-    print("| Mode | zero RMSE (um) | " + " | ".join(f"{p}{' (full phase)' if e == 'full' else ''} lr {r['lr']:g}" for (p, e), r in best.items()) + " |")
+    print("| Mode | zero RMSE (um) | " + " | ".join(f"{p}{' (full phase)' if e == 'full' else ''} lr {r['lr']:g}{f' seed {seed}' if seed else ''}" for (p, e, seed), r in best.items()) + " |")
     print("|---|---|" + "---|" * len(best))
     for mode in modes:
         cells = [f"{r['validation']['per_mode_vs_zero'][mode]['rmse_ratio_to_zero']:.2f}" for r in best.values()]
