@@ -26,7 +26,7 @@ case "${1:-}" in
   sweep-b)  # the real-space inputs
     $SWEEP --train $D/train.pt --val $D/val.pt --presets cnn-tiny --lrs 1e-3 3e-3 --out $R/aovift-sweep.jsonl
     # lr 3e-3 diverged (train loss 30.2 after the first epoch; stopped there)
-    $SWEEP --train $D/train.pt --val $D/val.pt --presets vit-tiny-volume --lrs 1e-3 --out $R/aovift-sweep.jsonl ;;
+    $SWEEP --train $D/train.pt --val $D/val.pt --presets vit-tiny-volume --lrs 1e-3 3e-4 --out $R/aovift-sweep.jsonl ;;
   main)  # the per-mode table's ViT at a larger budget (all 2000 samples, 8 epochs, 400 validation samples)
     $PY -m pipelines.aovift.experiments sweep --threads 1 --epochs 8 --batch 32 --train $D/train.pt --val $D/val.pt \
       --presets ${PRESETS:-vit-tiny} --lrs ${LRS:-3e-3} --checkpoints $D/main --out $R/aovift-main.jsonl ;;
