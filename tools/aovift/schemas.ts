@@ -39,15 +39,23 @@ export const SimulateInputSchema = z
   })
   .strict();
 
+/** The model presets of python/pipelines/aovift/models.py PRESETS (a test keeps the two lists equal). */
+export const AOVIFT_TRAIN_PRESETS = [
+  "vit-tiny", "vit-small", "vit-gpu-t", "cnn-tiny", "cnn-small", "cnn-gpu-t",
+  "cnn2d-tiny", "vit-tiny-volume", "vit-tiny-amplitude", "vit-tiny-single-stage", "vit-tiny-mean-head",
+] as const;
+
 export const TrainInputSchema = z
   .object({
     data: relativePath("Training dataset written by aovift_simulate"),
     validation: relativePath("Validation dataset written by aovift_simulate").optional(),
     out: relativePath("Where to write the checkpoint (.pt)"),
     preset: z
-      .enum(["vit-tiny", "vit-small", "vit-gpu-t", "cnn-tiny", "cnn-small", "cnn-gpu-t"])
+      .enum(AOVIFT_TRAIN_PRESETS)
       .default("vit-tiny")
-      .describe("Model: vit-* is the Fourier-embedding multistage ViT, cnn-* the real-space 3D CNN baseline of matched FLOPs; *-tiny/small need size 32 data, *-gpu-t size 64"),
+      .describe(
+        "Model: vit-* is the Fourier-embedding multistage ViT, cnn-* the real-space 3D CNN baseline of matched FLOPs, cnn2d-tiny a 2D CNN on the Fourier embedding; ablations: vit-tiny-volume (ViT on raw volumes), vit-tiny-amplitude (amplitude planes only), vit-tiny-single-stage, vit-tiny-mean-head (mean-pooled read-out); *-tiny/small need size 32 data, *-gpu-t size 64",
+      ),
     modelConfig: z
       .record(z.unknown())
       .optional()
@@ -74,6 +82,8 @@ export const CorrectInputSchema = z
     samples: z.number().int().min(1).max(4096).default(64).describe("Number of simulated aberrated samples to correct"),
     iterations: z.number().int().min(1).max(10).default(3).describe("Correction rounds: image, predict, apply the negative prediction on the deformable mirror"),
     gain: z.number().positive().max(1.5).default(1).describe("Fraction of the prediction applied per round"),
+    mirrorMaxMode: z.number().int().min(0).default(14).describe("Highest ANSI mode the deformable mirror reproduces; higher modes stay (fitting error)"),
+    mirrorCalibrationError: z.number().min(0).max(1).default(0).describe("Relative error (standard deviation) of each reproduced mode, fixed per mirror"),
     seed: z.number().int().min(0).default(1000).describe("Seed of the aberrations, beads and noise"),
     simulation: SimulationSchema.optional().describe("Overrides of the checkpoint's simulation, e.g. {minRmsUm: 0.05, maxRmsUm: 0.1}"),
   })
