@@ -234,3 +234,20 @@ def test_command_line_swap_round_trip(capsys, tmp_path):
     code = main(["swap", "--args-json", json.dumps({"pipeline": "exfm", "kernels": {"exfm.dot_interaction": str(wrong)}})])
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert code == 2 and "fails the check" in result["error"]
+
+
+def test_swapped_checks_kernels_on_the_pipelines_device(monkeypatch, kernels):
+    # A GPU pipeline's Triton kernels must be checked on GPU tensors: swapped() once re-checked every kernel on the
+    # CPU whatever the device, and the GPU swap bench refused all Triton kernels.
+    seen = []
+
+    def recording_check(name, artifact, device="cpu", seed=0):
+        seen.append(device)
+        return {"op": name, "kernel": "recorded", "ok": True, "cases": []}
+
+    monkeypatch.setattr(swap, "check", recording_check)
+    with swap.swapped({"exfm.dot_interaction": kernels["exfm.dot_interaction"]}, device="cuda:3"):
+        pass
+    with swap.swapped({"exfm.dot_interaction": kernels["exfm.dot_interaction"]}):
+        pass
+    assert seen == ["cuda:3", "cpu"]
