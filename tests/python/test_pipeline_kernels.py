@@ -251,3 +251,12 @@ def test_swapped_checks_kernels_on_the_pipelines_device(monkeypatch, kernels):
     with swap.swapped({"exfm.dot_interaction": kernels["exfm.dot_interaction"]}):
         pass
     assert seen == ["cuda:3", "cpu"]
+
+
+def test_profile_writes_top_specs_past_operators_no_spec_fits(tmp_path, exfm_steps):
+    # The hottest operators of a small step are often bookkeeping or integer-only (no spec fits): they are listed
+    # with their reason and do not take the places of the `top` operators that get a spec.
+    result = profile_steps(exfm_steps, str(tmp_path), "exfm", "test", to_yaml, top=2, min_share=0.0, repeats=1)
+    specified = [entry for entry in result["hot_operators"] if "path" in entry]
+    assert len(specified) == 2 and result["hot_operators"][-1] is specified[-1]
+    assert all(entry["reason"] for entry in result["hot_operators"] if "path" not in entry)

@@ -310,13 +310,17 @@ def spec_stem(name: str) -> str:
 
 
 def write_hot_specs(hot: List[dict], observed: Dict[str, list], calls: Dict[str, dict], out_dir: str, prefix: str, source: str,
-                    to_yaml) -> List[dict]:
+                    to_yaml, limit: int | None = None) -> List[dict]:
     """Writes one spec per hot operator (a swappable operator's spec once, however many of its aten ops are hot) and its
-    seeds into out_dir; returns, hottest first, what each operator was mapped to."""
+    seeds into out_dir, stopping once `limit` operators got a spec; returns, hottest first, what each operator was mapped
+    to (those without a spec say why)."""
     os.makedirs(out_dir, exist_ok=True)
     results: List[dict] = []
     written: Dict[str, dict] = {}
+    specified = 0
     for row in hot:
+        if limit is not None and specified >= limit:
+            break
         entry: Dict[str, Any] = {"operator": row["name"], "self_ms": row["self_ms"], "share": round(row["share"], 4), "steps": row["steps"]}
         inside = row.get("inside_swap") or {}
         swap_name = max(inside, key=inside.get) if inside else None
@@ -349,5 +353,6 @@ def write_hot_specs(hot: List[dict], observed: Dict[str, list], calls: Dict[str,
         entry["path"] = written[spec["id"]]["path"]
         entry["seeds"] = written[spec["id"]]["seeds"]
         entry["sizes"] = spec["sizes"]
+        specified += 1
         results.append(entry)
     return results
